@@ -1,0 +1,396 @@
+"""Every index against an independent brute force over all 2^n masks.
+
+The brute force below never looks at the sparse code or at the section 2 table: it builds
+``f`` on all 2^n masks from the Fourier expansion (section 1) and computes each index from its
+definition (marginal contributions, discrete derivatives, least-squares fits).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from captum_spex.indices import (
+    INDEX_NAMES,
+    SparseTerms,
+    array_to_terms,
+    banzhaf_values,
+    fourier_from_mobius,
+    fourier_to_index,
+    mobius_from_fourier,
+    shapley_values,
+    terms_to_array,
+)
+from captum_spex.interactions import Interactions
+
+# ---------------------------------------------------------------------- brute force
+# Subsets of {0..n-1} are bit masks (int): bit i set = feature i kept / in the set.
+
+
+def _random_fourier(rng, n, k, max_deg, n_outputs=None):
+    terms = {()}
+    while len(terms) < k:
+        d = int(rng.integers(1, max_deg + 1))
+        terms.add(tuple(sorted(rng.choice(n, size=d, replace=False).tolist())))
+    terms = sorted(terms)
+    shape = (len(terms),) if n_outputs is None else (len(terms), n_outputs)
+    return terms, rng.normal(size=shape)
+
+
+def _bits(term):
+    return sum(1 << i for i in term)
+
+
+def _popcount(x):
+    return bin(x).count("1")
+
+
+def _values_all_masks(terms, coefs, n):
+    """f(m) for all 2^n masks from f(m) = sum_S F(S) (-1)^{|S & kept(m)|}."""
+    masks = np.arange(2**n)
+    f = np.zeros(2**n)
+    for term, c in zip(terms, coefs, strict=True):
+        par = np.array([_popcount(int(m) & _bits(term)) % 2 for m in masks])
+        f += c * (1 - 2 * par)
+    return f
+
+
+def _subsets(x):
+    """All subsets of the bit set x."""
+    sub = x
+    while True:
+        yield sub
+        if sub == 0:
+            return
+        sub = (sub - 1) & x
+
+
+def _derivative(f, t_bits, s_bits):
+    """Discrete derivative Delta_T f(S) = sum_{L <= T} (-1)^{|T|-|L|} f(S | L)."""
+    t = _popcount(t_bits)
+    return sum((-1) ** (t - _popcount(low)) * f[s_bits | low] for low in _subsets(t_bits))
+
+
+def _all_sets(n, max_size):
+    return [x for x in range(2**n) if _popcount(x) <= max_size]
+
+
+def brute_mobius(f, n):
+    return {x: _derivative(f, x, 0) for x in range(2**n)}
+
+
+def brute_shapley(f, n):
+    full = 2**n - 1
+    phi = np.zeros(n)
+    for i in range(n):
+        for s in _subsets(full & ~(1 << i)):
+            k = _popcount(s)
+            w = math.factorial(k) * math.factorial(n - k - 1) / math.factorial(n)
+            phi[i] += w * (f[s | (1 << i)] - f[s])
+    return phi
+
+
+def brute_banzhaf(f, n):
+    full = 2**n - 1
+    return np.array(
+        [np.mean([f[s | (1 << i)] - f[s] for s in _subsets(full & ~(1 << i))]) for i in range(n)]
+    )
+
+
+def brute_sii(f, n, max_size):
+    full = 2**n - 1
+    out = {}
+    for tb in _all_sets(n, max_size):
+        t = _popcount(tb)
+        total = 0.0
+        for s in _subsets(full & ~tb):
+            k = _popcount(s)
+            w = math.factorial(n - k - t) * math.factorial(k) / math.factorial(n - t + 1)
+            total += w * _derivative(f, tb, s)
+        out[tb] = total
+    return out
+
+
+def brute_bii(f, n, max_size):
+    full = 2**n - 1
+    return {
+        tb: np.mean([_derivative(f, tb, s) for s in _subsets(full & ~tb)])
+        for tb in _all_sets(n, max_size)
+    }
+
+
+def brute_stii(f, n, order):
+    """Shapley-Taylor (Sundararajan et al. 2020): derivative at the empty set below order l;
+    at order l, (l/n) sum_{S <= N minus T} Delta_T f(S) / C(n-1, |S|)."""
+    full = 2**n - 1
+    out = {}
+    for tb in _all_sets(n, order):
+        if _popcount(tb) < order:
+            out[tb] = _derivative(f, tb, 0)
+        else:
+            out[tb] = (order / n) * sum(
+                _derivative(f, tb, s) / math.comb(n - 1, _popcount(s)) for s in _subsets(full & ~tb)
+            )
+    return out
+
+
+def _bernoulli(m):
+    """Bernoulli numbers from the generating-function recursion (B_1 = -1/2)."""
+    b = [1.0]
+    for j in range(1, m + 1):
+        b.append(-sum(math.comb(j + 1, k) * b[k] for k in range(j)) / (j + 1))
+    return b[m]
+
+
+def brute_ksii(f, n, order):
+    """k-SII by the recursion of Bordt & von Luxburg (2023) from brute-force SII:
+    Phi^1 = Shapley values; Phi^k(S) = SII(S) if |S| = k, else
+    Phi^{k-1}(S) + B_{k-|S|} sum_{T >= S, |T| = k} SII(T). The constant is f(empty)."""
+    sii = brute_sii(f, n, order)
+    phi = {1 << i: v for i, v in enumerate(brute_shapley(f, n))}
+    for k in range(2, order + 1):
+        new = {}
+        for sb in _all_sets(n, k):
+            s = _popcount(sb)
+            if s == 0:
+                continue
+            if s == k:
+                new[sb] = sii[sb]
+            else:
+                sup = sum(v for tb, v in sii.items() if _popcount(tb) == k and tb & sb == sb)
+                new[sb] = phi[sb] + _bernoulli(k - s) * sup
+        phi = new
+    phi[0] = f[0]
+    return phi
+
+
+def _design(n, order):
+    sets = _all_sets(n, order)
+    masks = np.arange(2**n)
+    x = np.array([[float(m & tb == tb) for tb in sets] for m in masks])
+    return sets, x
+
+
+def brute_fsii(f, n, order):
+    """Faith-Shap: Shapley-kernel weighted least squares of f(m) ~ sum_{T <= kept(m), |T|<=l}
+    beta_T, with f(empty) and f(full) as exact constraints (solved through the KKT system)."""
+    sets, x = _design(n, order)
+    sizes = np.array([_popcount(m) for m in range(2**n)])
+    inner = (sizes > 0) & (sizes < n)
+    w = np.zeros(2**n)
+    w[inner] = (n - 1) / (
+        np.array([math.comb(n, int(s)) for s in sizes[inner]]) * sizes[inner] * (n - sizes[inner])
+    )
+    a_eq = x[[0, 2**n - 1]]
+    b_eq = f[[0, 2**n - 1]]
+    p = len(sets)
+    kkt = np.zeros((p + 2, p + 2))
+    kkt[:p, :p] = 2 * x.T @ (w[:, None] * x)
+    kkt[:p, p:] = a_eq.T
+    kkt[p:, :p] = a_eq
+    rhs = np.concatenate([2 * x.T @ (w * f), b_eq])
+    beta = np.linalg.solve(kkt, rhs)[:p]
+    return dict(zip(sets, beta, strict=True))
+
+
+def brute_fbii(f, n, order):
+    """Faith-Banzhaf: uniformly weighted least squares of the same model."""
+    sets, x = _design(n, order)
+    beta = np.linalg.lstsq(x, f, rcond=None)[0]
+    return dict(zip(sets, beta, strict=True))
+
+
+def _sparse_as_bits(result: SparseTerms):
+    vals = np.asarray(result.values)
+    return {
+        _bits(t): float(v)
+        for t, v in zip(array_to_terms(result.indices, result.degrees), vals, strict=True)
+    }
+
+
+def _assert_same(sparse: dict, brute: dict, atol=1e-9):
+    """The sparse index equals the brute force on every set; sets the sparse result omits
+    must be zero in the brute force, and it may not report sets the brute force lacks."""
+    extra = set(sparse) - set(brute)
+    assert not extra, f"sparse result has sets outside the index: {sorted(extra)}"
+    for tb, v in brute.items():
+        got = sparse.get(tb, 0.0)
+        assert got == pytest.approx(v, abs=atol), (bin(tb), got, v)
+
+
+# ---------------------------------------------------------------------- fixtures
+CASES = [(5, 8, 3, 0), (6, 12, 4, 1), (7, 14, 5, 2), (7, 20, 3, 3)]  # n, k, max_deg, seed
+
+
+def _case(n, k, max_deg, seed):
+    rng = np.random.default_rng(seed)
+    terms, coefs = _random_fourier(rng, n, k, max_deg)
+    idx, deg = terms_to_array(terms, n)
+    return terms, coefs, SparseTerms(idx, deg, coefs), _values_all_masks(terms, coefs, n)
+
+
+# ---------------------------------------------------------------------- tests
+def test_brute_force_sanity():
+    """The brute force reproduces the section 1 conventions on a hand example."""
+    # f = 1 + 0.5 chi_0 ; chi_0(m) = -1 when feature 0 is kept.
+    f = _values_all_masks([(), (0,)], [1.0, 0.5], 2)
+    np.testing.assert_allclose(f, [1.5, 0.5, 1.5, 0.5])
+    assert brute_mobius(f, 2)[0b01] == pytest.approx(-1.0)
+    np.testing.assert_allclose(brute_shapley(f, 2), [-1.0, 0.0])
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_mobius(case):
+    n = case[0]
+    _, _, fourier, f = _case(*case)
+    _assert_same(_sparse_as_bits(mobius_from_fourier(fourier, n)), brute_mobius(f, n))
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_fourier_from_mobius_roundtrip(case):
+    n = case[0]
+    _, _, fourier, _ = _case(*case)
+    back = fourier_from_mobius(mobius_from_fourier(fourier, n), n)
+    _assert_same(_sparse_as_bits(back), {x: 0.0 for x in range(2**n)} | _sparse_as_bits(fourier))
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_shapley_banzhaf_and_efficiency(case):
+    n = case[0]
+    _, _, fourier, f = _case(*case)
+    phi = shapley_values(fourier, n)
+    np.testing.assert_allclose(phi, brute_shapley(f, n), atol=1e-10)
+    assert phi.sum() == pytest.approx(f[-1] - f[0], abs=1e-10)
+    np.testing.assert_allclose(banzhaf_values(fourier, n), brute_banzhaf(f, n), atol=1e-10)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_sii_and_bii(case):
+    n = case[0]
+    _, _, fourier, f = _case(*case)
+    _assert_same(_sparse_as_bits(fourier_to_index(fourier, n, "sii")), brute_sii(f, n, n))
+    _assert_same(_sparse_as_bits(fourier_to_index(fourier, n, "bii")), brute_bii(f, n, n))
+    # an order cap only truncates
+    _assert_same(_sparse_as_bits(fourier_to_index(fourier, n, "sii", order=2)), brute_sii(f, n, 2))
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("order", [1, 2, 3, 5])
+def test_ordered_indices(case, order):
+    n = case[0]
+    _, _, fourier, f = _case(*case)
+    for name, brute in [
+        ("stii", brute_stii),
+        ("k-sii", brute_ksii),
+        ("fsii", brute_fsii),
+        ("fbii", brute_fbii),
+    ]:
+        got = _sparse_as_bits(fourier_to_index(fourier, n, name, order=order))
+        _assert_same(got, brute(f, n, order), atol=1e-8)
+
+
+@pytest.mark.parametrize("case", CASES[:2])
+def test_ordered_index_properties(case):
+    """Efficiency of k-SII, STII and FSII; k-SII at l=1 is Shapley, at l=n is Möbius."""
+    n = case[0]
+    _, _, fourier, f = _case(*case)
+    for name in ("k-sii", "stii", "fsii"):
+        for order in range(1, n + 1):
+            total = fourier_to_index(fourier, n, name, order=order).values.sum()
+            assert total == pytest.approx(f[-1], abs=1e-9), (name, order)
+    k1 = _sparse_as_bits(fourier_to_index(fourier, n, "k-sii", order=1))
+    phi = brute_shapley(f, n)
+    _assert_same(k1, {0: f[0]} | {1 << i: phi[i] for i in range(n)})
+    _assert_same(
+        _sparse_as_bits(fourier_to_index(fourier, n, "k-sii", order=n)), brute_mobius(f, n)
+    )
+
+
+def test_larger_n_shapley_and_fsii():
+    """n = 10 with degree-5 terms (1024 masks)."""
+    n = 10
+    rng = np.random.default_rng(7)
+    terms, coefs = _random_fourier(rng, n, 10, 5)
+    idx, deg = terms_to_array(terms, n)
+    fourier = SparseTerms(idx, deg, coefs)
+    f = _values_all_masks(terms, coefs, n)
+    phi = shapley_values(fourier, n)
+    np.testing.assert_allclose(phi, brute_shapley(f, n), atol=1e-10)
+    assert phi.sum() == pytest.approx(f[-1] - f[0], abs=1e-10)
+    _assert_same(
+        _sparse_as_bits(fourier_to_index(fourier, n, "fsii", order=2)), brute_fsii(f, n, 2)
+    )
+
+
+def test_multi_output_columns_are_independent():
+    n = 6
+    rng = np.random.default_rng(11)
+    terms, coefs = _random_fourier(rng, n, 10, 4, n_outputs=3)
+    idx, deg = terms_to_array(terms, n)
+    multi = SparseTerms(idx, deg, coefs)
+    for name in INDEX_NAMES:
+        joint = fourier_to_index(multi, n, name, order=2)
+        assert joint.values.shape[1] == 3
+        for o in range(3):
+            single = fourier_to_index(SparseTerms(idx, deg, coefs[:, o]), n, name, order=2)
+            np.testing.assert_array_equal(single.indices, joint.indices)
+            np.testing.assert_allclose(single.values, joint.values[:, o], rtol=0, atol=1e-12)
+    assert shapley_values(multi, n).shape == (n, 3)
+    assert banzhaf_values(multi, n).shape == (n, 3)
+
+
+def test_interactions_methods_match_brute_force():
+    n, k, max_deg, seed = CASES[2]
+    terms, coefs, _, f = _case(n, k, max_deg, seed)
+    inter = Interactions(n, terms, coefs, max_degree=max_deg)
+    np.testing.assert_allclose(inter.shapley_values(), brute_shapley(f, n), atol=1e-10)
+    np.testing.assert_allclose(inter.banzhaf_values(), brute_banzhaf(f, n), atol=1e-10)
+    _assert_same({_bits(t): v for t, v in inter.mobius().items()}, brute_mobius(f, n))
+    for name, brute in [("stii", brute_stii), ("k-sii", brute_ksii), ("fsii", brute_fsii)]:
+        # default order is max_degree
+        got = {_bits(t): v for t, v in inter.index(name).items()}
+        _assert_same(got, brute(f, n, max_deg), atol=1e-8)
+    got = {_bits(t): v for t, v in inter.index("fbii", order=2).items()}
+    _assert_same(got, brute_fbii(f, n, 2), atol=1e-8)
+
+
+def test_mobius_predicts_like_fourier():
+    """Evaluating the Möbius expansion reproduces f on every mask."""
+    n = 6
+    _, _, fourier, f = _case(n, 12, 4, 5)
+    a = _sparse_as_bits(mobius_from_fourier(fourier, n))
+    for m in range(2**n):
+        assert sum(v for tb, v in a.items() if tb & m == tb) == pytest.approx(f[m], abs=1e-10)
+
+
+def test_validation_messages():
+    fourier = SparseTerms(np.array([[0]]), np.array([1]), np.array([1.0]))
+    with pytest.raises(ValueError, match="'fourier', 'mobius', 'bii'"):
+        fourier_to_index(fourier, 3, "shapley")
+    with pytest.raises(ValueError, match="order"):
+        fourier_to_index(fourier, 3, "fsii", order=0)
+    with pytest.raises(ValueError, match="order"):
+        fourier_to_index(fourier, 3, "fsii", order=4)
+    with pytest.raises(TypeError, match="order"):
+        fourier_to_index(fourier, 3, "fsii", order=1.5)
+
+
+def test_empty_and_constant_only():
+    empty = SparseTerms(np.zeros((0, 0), np.int64), np.zeros(0, np.int64), np.zeros(0))
+    for name in INDEX_NAMES:
+        assert len(fourier_to_index(empty, 3, name, order=2).degrees) == 0
+    const = SparseTerms(np.zeros((1, 0), np.int64), np.zeros(1, np.int64), np.array([2.0]))
+    for name in INDEX_NAMES:
+        res = fourier_to_index(const, 3, name, order=2)
+        assert array_to_terms(res.indices, res.degrees) == [()]
+        assert res.values.tolist() == [2.0]
+    np.testing.assert_array_equal(shapley_values(const, 3), np.zeros(3))
+
+
+def test_subset_enumeration_is_exhaustive():
+    """Guard on the brute-force helper itself."""
+    assert sorted(_subsets(0b1011)) == [0, 1, 2, 3, 8, 9, 10, 11]
+    assert len(list(itertools.islice(_subsets(0), 5))) == 1
