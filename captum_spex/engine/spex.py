@@ -1,0 +1,296 @@
+"""``spex()``: validate, query through the design, decode, refine, return ``Interactions``."""
+
+from __future__ import annotations
+
+import numbers
+import time
+from collections.abc import Callable
+from typing import Any, Literal
+
+import numpy as np
+
+from ..interactions import Interactions
+from . import _kernels
+from .design import minimum_budget, plan_design
+from .peeling import Decoder, bucket_transform
+from .refine import parity_features, refit
+
+__all__ = ["spex"]
+
+ValueFunction = Callable[[np.ndarray], Any]
+
+_MAX_REFINE_ROUNDS = 4
+_CHASE_DEPTH = {"soft": 6, "hard": 0}
+
+
+def _check_int(value: Any, name: str, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"The '{name}' parameter of spex must be an int; got {value!r} "
+                        f"of type {type(value).__name__} instead.")
+    value = int(value)
+    if value < low or (high is not None and value > high):
+        rng = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"The '{name}' parameter of spex must be an int {rng}; got {value}.")
+    return value
+
+
+def _as_values(out: Any, n_masks: int, n_outputs: int | None) -> np.ndarray:
+    """Convert one value-function output to a float64 (N, O) array, with clear errors."""
+    if hasattr(out, "detach"):  # torch tensors, on any device
+        out = out.detach().cpu().numpy()
+    try:
+        arr = np.asarray(out, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"value_function must return numbers; got {type(out).__name__}") from exc
+    if arr.ndim == 0 or arr.ndim > 2 or arr.shape[0] != n_masks:
+        raise ValueError(f"value_function must return shape ({n_masks},) or ({n_masks}, "
+                         f"n_outputs) for {n_masks} masks; got shape {arr.shape}")
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if n_outputs is not None and arr.shape[1] != n_outputs:
+        raise ValueError(f"value_function returned {arr.shape[1]} outputs per mask after "
+                         f"returning {n_outputs} before")
+    bad = ~np.isfinite(arr).all(axis=1)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise ValueError(f"value_function returned NaN or Inf for {rows.size} of {n_masks} "
+                         f"masks in this batch (first rows: {rows[:5].tolist()})")
+    return arr
+
+
+def _query(value_function: ValueFunction, masks: np.ndarray, batch_size: int,
+           bar) -> tuple[np.ndarray, float]:
+    """Evaluate all masks in batches; returns the (N, O) values and the time spent in f."""
+    chunks = []
+    n_outputs = None
+    spent = 0.0
+    for s in range(0, masks.shape[0], batch_size):
+        batch = masks[s : s + batch_size]
+        t0 = time.perf_counter()
+        out = value_function(batch.copy())
+        spent += time.perf_counter() - t0
+        vals = _as_values(out, batch.shape[0], n_outputs)
+        n_outputs = vals.shape[1]
+        chunks.append(vals)
+        if bar is not None:
+            bar.update(batch.shape[0])
+    return np.concatenate(chunks, axis=0), spent
+
+
+def _progress(show: bool, total: int, desc: str):
+    if not show:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="mask")
+
+
+def _exact(value_function, n, max_degree, batch_size, show_progress):
+    """All 2^n masks: the exact transform, truncated to degree <= max_degree."""
+    idx = np.arange(1 << n, dtype=np.int64)
+    masks = ((idx[:, None] >> np.arange(n)) & 1).astype(bool)
+    bar = _progress(show_progress, masks.shape[0], "SPEX queries")
+    try:
+        values, spent = _query(value_function, masks, batch_size, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    t0 = time.perf_counter()
+    coefs = np.ascontiguousarray(values.T)
+    _kernels.fwht(coefs)
+    coefs /= 1 << n
+    degree = np.array([bin(int(i)).count("1") for i in idx])
+    scale = float(np.abs(coefs).max()) if coefs.size else 0.0
+    keep = (degree <= max_degree) & (np.abs(coefs).max(axis=0) > 1e-13 * max(scale, 1e-300))
+    keep[0] = True
+    kept = np.flatnonzero(keep)
+    terms = [tuple(int(i) for i in np.flatnonzero((k >> np.arange(n)) & 1)) for k in kept]
+    truncated = float(np.sum(coefs[:, degree > max_degree] ** 2))
+    diagnostics = {"mode": "exact", "truncated_energy": truncated,
+                   "decode_seconds": time.perf_counter() - t0, "value_seconds": spent,
+                   "n_terms": len(terms)}
+    return terms, coefs[:, kept].T, masks.shape[0], diagnostics
+
+
+def spex(
+    value_function: ValueFunction,
+    n_features: int,
+    *,
+    n_samples: int,
+    max_degree: int = 5,
+    seed: int = 0,
+    show_progress: bool = False,
+    decoder: Literal["soft", "hard"] = "soft",
+    batch_size: int = 4096,
+    feature_names: list[str] | None = None,
+) -> Interactions:
+    """Explain a set function by its sparse Fourier (Walsh-Hadamard) interactions with SPEX.
+
+    SPEX (Kang et al., ICML 2025, https://arxiv.org/abs/2502.13870) queries the function on
+    masks chosen by a sparse Fourier transform design (random subsampling + BCH-coded
+    delays), decodes the significant interactions by peeling, and refits them by least
+    squares on every query.
+
+    Parameters
+    ----------
+    value_function : callable
+        Maps a bool array ``(N, n_features)``, True = feature kept, to values of shape
+        ``(N,)`` or ``(N, n_outputs)`` (numpy, lists or torch tensors).
+    n_features : int
+        Number of features ``n >= 1``.
+    n_samples : int
+        Budget: the largest number of masks ever evaluated (each mask at most once). When
+        ``2^n <= n_samples`` the exact transform of all ``2^n`` masks is computed instead.
+    max_degree : int, default 5
+        Largest interaction order to recover (the BCH code corrects ``t = max_degree``).
+    seed : int, default 0
+        Seed of the query design; the same seed gives the same masks and result.
+    show_progress : bool, default False
+        Show tqdm progress bars for querying and decoding.
+    decoder : {"soft", "hard"}, default "soft"
+        "soft" runs Chase decoding over the least reliable delay signs; "hard" only the
+        algebraic BCH decoder.
+    batch_size : int, default 4096
+        Masks per call of ``value_function``.
+    feature_names : list of str, optional
+        Names stored on the result.
+
+    Returns
+    -------
+    Interactions
+        The sparse Fourier coefficients; ``n_queries`` is the number of masks evaluated.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from captum_spex import spex
+    >>> def f(masks):  # feature 3 and feature 7 matter only together
+    ...     return 2.0 * (masks[:, 3] & masks[:, 7]) + 0.5 * masks[:, 1]
+    >>> result = spex(f, 40, n_samples=3000, max_degree=3, seed=0)
+    >>> result.n_queries <= 3000
+    True
+    >>> sorted(k for k, v in result.fourier().items() if abs(v) > 1e-6)
+    [(), (1,), (3,), (3, 7), (7,)]
+    """
+    if not callable(value_function):
+        raise TypeError(f"value_function must be callable; got {type(value_function).__name__}")
+    n = _check_int(n_features, "n_features", 1)
+    n_samples = _check_int(n_samples, "n_samples", 1)
+    max_degree = _check_int(max_degree, "max_degree", 1)
+    seed = _check_int(seed, "seed", 0)
+    batch_size = _check_int(batch_size, "batch_size", 1)
+    if decoder not in _CHASE_DEPTH:
+        raise ValueError(f"The 'decoder' parameter of spex must be 'soft' or 'hard'; "
+                         f"got {decoder!r}.")
+    if not isinstance(show_progress, bool):
+        raise TypeError("The 'show_progress' parameter of spex must be a bool.")
+    if feature_names is not None and len(feature_names) != n:
+        raise ValueError(f"feature_names has {len(feature_names)} names for {n} features")
+    max_degree = min(max_degree, n)
+
+    if n <= 30 and (1 << n) <= n_samples:
+        terms, coefs, n_queries, diag = _exact(value_function, n, max_degree, batch_size,
+                                               show_progress)
+        return Interactions(n, terms, coefs if coefs.shape[1] > 1 else coefs[:, 0],
+                            n_queries=n_queries, max_degree=max_degree,
+                            feature_names=feature_names, diagnostics=diag)
+
+    minimum = minimum_budget(n, max_degree)
+    if n_samples < minimum:
+        raise ValueError(
+            f"The 'n_samples' parameter of spex must be at least {minimum} for "
+            f"n_features={n} and max_degree={max_degree} (the smallest SPEX design); got "
+            f"{n_samples}. Raise the budget, lower max_degree, or group features.")
+
+    rng = np.random.default_rng(seed)
+    design = plan_design(n, n_samples, max_degree, rng)
+    masks = design.masks
+    bar = _progress(show_progress, masks.shape[0], "SPEX queries")
+    try:
+        values, spent = _query(value_function, masks, batch_size, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    t0 = time.perf_counter()
+    terms, coefs, diag = _decode(design, values, max_degree, _CHASE_DEPTH[decoder],
+                                 show_progress)
+    diag["decode_seconds"] = time.perf_counter() - t0
+    diag["value_seconds"] = spent
+    return Interactions(n, terms, coefs if coefs.shape[1] > 1 else coefs[:, 0],
+                        n_queries=masks.shape[0], max_degree=max_degree,
+                        feature_names=feature_names, diagnostics=diag)
+
+
+def _decode(design, values, max_degree, n_chase, show_progress):
+    """Peel every output, refit the union support on all queries, re-peel the residual."""
+    code = design.code
+    dec = Decoder(code, design.hashcols, max_degree, n_chase)
+    n_buckets = 1 << design.b
+    n_out = values.shape[1]
+    big_u = np.stack([bucket_transform(values[:, o], design.inverse) for o in range(n_out)])
+    rand_masks = design.masks[design.n_design :]
+    y_rand = values[design.n_design :]
+    scale = float(np.sqrt(np.mean(values**2))) or 1.0
+    n_dup = design.inverse.size - design.n_design
+    bar = _progress(show_progress, _MAX_REFINE_ROUNDS + 1, "SPEX decoding")
+    t = max(code.t, 1)
+
+    found: dict[tuple[int, ...], None] = {(): None}
+    n_peeled = 0
+    for o in range(n_out):
+        var_b = dec.noise_floor(big_u[o], scale)
+        res = dec.peel(big_u[o], var_b)
+        n_peeled += len(res.degrees)
+        found.update(dict.fromkeys(res.terms()))
+    if bar is not None:
+        bar.update(1)
+
+    def as_arrays(keys):
+        sup = np.full((len(keys), t), -1, dtype=np.int64)
+        deg = np.zeros(len(keys), dtype=np.int64)
+        for q, k in enumerate(keys):
+            sup[q, : len(k)] = k
+            deg[q] = len(k)
+        return sup, deg
+
+    rounds = 0
+    while True:
+        sup, deg = as_arrays(list(found))
+        x_rand = parity_features(rand_masks, sup, deg) if rand_masks.shape[0] else None
+        fit = refit(dec, big_u, sup, deg, x_rand, y_rand if x_rand is not None else None,
+                    n_dup=n_dup, scale=scale)
+        found = dict.fromkeys(
+            tuple(int(i) for i in s[:d]) for s, d in zip(fit.supports, fit.degrees))
+        rounds += 1
+        if rounds > _MAX_REFINE_ROUNDS:
+            break
+        new = 0
+        for o in range(n_out):
+            var_b = max(float(fit.noise_var[o]) / n_buckets, (1e-12 * scale) ** 2)
+            res = dec.peel(fit.residual_u[o], var_b)
+            for k in res.terms():
+                if k not in found:
+                    found[k] = None
+                    new += 1
+        if bar is not None:
+            bar.update(1)
+        if new == 0:
+            break
+    if bar is not None:
+        bar.close()
+    terms = [tuple(int(i) for i in s[:d]) for s, d in zip(fit.supports, fit.degrees)]
+    diag = {
+        "mode": "sparse",
+        "b": design.b,
+        "t": code.t,
+        "n_groups": design.n_groups,
+        "n_delays": code.n_parity + 1,
+        "n_random": design.n_random,
+        "noise_sd": np.sqrt(fit.noise_var).tolist() if n_out > 1 else float(
+            np.sqrt(fit.noise_var[0])),
+        "n_peeled": n_peeled,
+        "n_terms": len(terms),
+        "refine_rounds": rounds,
+        "decoder": "soft" if n_chase else "hard",
+    }
+    return terms, fit.coefs, diag
