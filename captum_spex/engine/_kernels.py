@@ -150,7 +150,9 @@ def bch_decode(bits, n_message, exp, log, order, t, out_pos):  # pragma: no cove
     wb = np.empty(two_t + 1, dtype=np.int64)
     wt = np.empty(two_t + 1, dtype=np.int64)
     cur = np.empty(two_t + 1, dtype=np.int64)
-    return _hard_decode_syn(s, bits.shape[0] + n_message, exp, log, order, t, lam, wb, wt, cur, out_pos)
+    return _hard_decode_syn(
+        s, bits.shape[0] + n_message, exp, log, order, t, lam, wb, wt, cur, out_pos
+    )
 
 
 @njit(**_JIT)
@@ -173,8 +175,22 @@ def _signature_corr(u, support, deg, dpacked, sig):  # pragma: no cover
 
 @njit(**_JIT)
 def decode_bucket(
-    u, j, hashcol, dpacked, n_message, exp, log, order, t, max_degree, patterns, n_chase,
-    syn_unit, syn_ones, thr_resid, out_support,
+    u,
+    j,
+    hashcol,
+    dpacked,
+    n_message,
+    exp,
+    log,
+    order,
+    t,
+    max_degree,
+    patterns,
+    n_chase,
+    syn_unit,
+    syn_ones,
+    thr_resid,
+    out_support,
 ):  # pragma: no cover - compiled
     """Soft (Chase) decoding of one bucket.
 
@@ -284,8 +300,25 @@ def subtract_term(big_u, support, deg, coef, hashcols, dpacked, dirty):  # pragm
 
 @njit(**_JIT)
 def peel(
-    big_u, hashcols, dpacked, n_message, exp, log, order, t, max_degree, patterns, n_chase,
-    syn_unit, syn_ones, thr_zero, thr_resid, max_terms, max_rounds, out_support, out_deg,
+    big_u,
+    hashcols,
+    dpacked,
+    n_message,
+    exp,
+    log,
+    order,
+    t,
+    max_degree,
+    patterns,
+    n_chase,
+    syn_unit,
+    syn_ones,
+    thr_zero,
+    thr_resid,
+    max_terms,
+    max_rounds,
+    out_support,
+    out_deg,
     out_coef,
 ):  # pragma: no cover - compiled
     """Peeling decoder over ``C`` groups of ``B`` buckets (``big_u`` has shape (C, P+1, B)
@@ -322,8 +355,22 @@ def peel(
                     multi[c, j] = False
                     continue
                 deg, coef, resid, ok = decode_bucket(
-                    u, j, hashcols[c], dpacked, n_message, exp, log, order, t, max_degree,
-                    patterns, n_chase, syn_unit, syn_ones, thr_resid, supp,
+                    u,
+                    j,
+                    hashcols[c],
+                    dpacked,
+                    n_message,
+                    exp,
+                    log,
+                    order,
+                    t,
+                    max_degree,
+                    patterns,
+                    n_chase,
+                    syn_unit,
+                    syn_ones,
+                    thr_resid,
+                    supp,
                 )
                 if deg < 0 or not ok:
                     multi[c, j] = True

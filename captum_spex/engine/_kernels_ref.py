@@ -97,8 +97,9 @@ def chase_patterns(n_chase: int) -> np.ndarray:
     return pats[np.argsort(weight, kind="stable")]
 
 
-def decode_bucket_ref(u, j, hashcol, parity_matrix, exp, log, order, t, max_degree, n_chase,
-                      thr_resid):
+def decode_bucket_ref(
+    u, j, hashcol, parity_matrix, exp, log, order, t, max_degree, n_chase, thr_resid
+):
     """Twin of :func:`_kernels.decode_bucket`; returns ``(support, coef, residual,
     accepted)`` with ``support`` None when no candidate survives."""
     u = np.asarray(u, dtype=np.float64)
@@ -141,8 +142,20 @@ def decode_bucket_ref(u, j, hashcol, parity_matrix, exp, log, order, t, max_degr
     return best[0], best[1] / n1, resid, resid <= thr
 
 
-def peel_ref(big_u, hashcols, parity_matrix, exp, log, order, t, max_degree, n_chase,
-             thr_zero, thr_resid, max_rounds=100):
+def peel_ref(
+    big_u,
+    hashcols,
+    parity_matrix,
+    exp,
+    log,
+    order,
+    t,
+    max_degree,
+    n_chase,
+    thr_zero,
+    thr_resid,
+    max_rounds=100,
+):
     """Twin of :func:`_kernels.peel` (same visiting order); returns ``({k: coef}, U_residual)``."""
     big_u = np.array(big_u, dtype=np.float64, copy=True)
     n_groups, n1, n_buckets = big_u.shape
@@ -158,13 +171,27 @@ def peel_ref(big_u, hashcols, parity_matrix, exp, log, order, t, max_degree, n_c
                 u = big_u[c, :, j].copy()
                 if float(u @ u) <= thr_zero:
                     continue
-                k, coef, _, ok = decode_bucket_ref(u, j, hashcols[c], parity_matrix, exp, log,
-                                                   order, t, max_degree, n_chase, thr_resid)
+                k, coef, _, ok = decode_bucket_ref(
+                    u,
+                    j,
+                    hashcols[c],
+                    parity_matrix,
+                    exp,
+                    log,
+                    order,
+                    t,
+                    max_degree,
+                    n_chase,
+                    thr_resid,
+                )
                 if k is None or not ok:
                     continue
                 terms[k] = terms.get(k, 0.0) + coef
-                sig = (parity_matrix[:, list(k)].sum(axis=1) % 2 if k
-                       else np.zeros(n1 - 1, dtype=np.int64))
+                sig = (
+                    parity_matrix[:, list(k)].sum(axis=1) % 2
+                    if k
+                    else np.zeros(n1 - 1, dtype=np.int64)
+                )
                 signs = np.concatenate([[1.0], 1.0 - 2.0 * sig])
                 for c2 in range(n_groups):
                     h = 0

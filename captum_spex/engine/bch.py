@@ -13,7 +13,7 @@ positions ``P..P+n-1`` the (shortened) message, i.e. the features.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -39,7 +39,7 @@ _PRIMITIVE = {
 SUPPORTED_M = tuple(sorted(_PRIMITIVE))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _gf_tables(m: int) -> tuple[np.ndarray, np.ndarray]:
     """``exp`` (length 2*(2^m - 1), doubled to skip a modulo) and ``log`` tables of GF(2^m)."""
     order = (1 << m) - 1
@@ -71,7 +71,7 @@ def _poly_mul_gf2(a: int, b: int) -> int:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def _generator(m: int, t: int) -> int:
     """Generator polynomial (as an int over GF(2)) of the narrow-sense primitive BCH code
     of length 2^m - 1 and designed distance 2t + 1: the product of the distinct minimal
@@ -141,8 +141,10 @@ class BCHCode:
     def parity_bits(self, support) -> np.ndarray:
         """Parity bits ``D k`` of the message with ones at ``support``."""
         idx = np.asarray(support, dtype=np.int64)
-        return np.bitwise_xor.reduce(self.parity_matrix[:, idx], axis=1) if idx.size else (
-            np.zeros(self.n_parity, dtype=np.uint8)
+        return (
+            np.bitwise_xor.reduce(self.parity_matrix[:, idx], axis=1)
+            if idx.size
+            else (np.zeros(self.n_parity, dtype=np.uint8))
         )
 
 
@@ -195,8 +197,9 @@ def bch_code(n: int, t: int, m: int | None = None) -> BCHCode:
         rem <<= 1
         if rem & top:
             rem ^= g
-    bits = np.unpackbits(np.frombuffer(bytes(buf), dtype=np.uint8).reshape(n, nbytes), axis=1,
-                         bitorder="little")
+    bits = np.unpackbits(
+        np.frombuffer(bytes(buf), dtype=np.uint8).reshape(n, nbytes), axis=1, bitorder="little"
+    )
     D = np.ascontiguousarray(bits[:, :P].T)
     D.setflags(write=False)
     return BCHCode(m=m, t=t, n=n, n_parity=P, exp=exp, log=log, parity_matrix=D)

@@ -96,7 +96,7 @@ def plan_design(
     n_buckets = 1 << b
     # subsampling matrices M_c (n x b) over F2, drawn column by column
     sub = rng.integers(0, 2, size=(n_groups, b, n_features), dtype=np.uint8).astype(bool)
-    weights = (np.int64(1) << np.arange(b, dtype=np.int64))
+    weights = np.int64(1) << np.arange(b, dtype=np.int64)
     hashcols = np.einsum("cri,r->ci", sub.astype(np.int64), weights)
     delays = np.zeros((n_parity + 1, n_features), dtype=bool)
     delays[1:] = code.parity_matrix.astype(bool)
@@ -123,8 +123,9 @@ def plan_design(
     n_design = design_packed.shape[0]
     n_random = max(0, n_samples - n_design)
     if n_random:
-        rand = np.packbits(rng.integers(0, 2, size=(n_random, n_features), dtype=np.uint8)
-                           .astype(bool), axis=1)
+        rand = np.packbits(
+            rng.integers(0, 2, size=(n_random, n_features), dtype=np.uint8).astype(bool), axis=1
+        )
         if n_features < 64:  # collisions are possible only for small n: drop them
             allk = np.concatenate([design_packed, rand]).view(np.dtype((np.void, nbytes)))
             _, keep = np.unique(allk.ravel(), return_index=True)
@@ -132,5 +133,6 @@ def plan_design(
             rand = rand[keep]
         design_packed = np.concatenate([design_packed, rand])
     masks = np.unpackbits(design_packed, axis=1, count=n_features).astype(bool)
-    return QueryDesign(code=code, b=b, hashcols=hashcols, masks=masks, inverse=inverse,
-                       n_design=n_design)
+    return QueryDesign(
+        code=code, b=b, hashcols=hashcols, masks=masks, inverse=inverse, n_design=n_design
+    )

@@ -25,8 +25,9 @@ _PRUNE_T = 3.0
 _DENSE_MAX = 2500
 
 
-def parity_features(masks: np.ndarray, supports: np.ndarray, degrees: np.ndarray,
-                    chunk: int = 4096) -> np.ndarray:
+def parity_features(
+    masks: np.ndarray, supports: np.ndarray, degrees: np.ndarray, chunk: int = 4096
+) -> np.ndarray:
     """``(N, K)`` float64 matrix ``chi_k(m) = (-1)^{|k ∩ kept(m)|}``."""
     n = masks.shape[1]
     sup = np.where(np.arange(supports.shape[1])[None, :] < degrees[:, None], supports, n)
@@ -36,8 +37,11 @@ def parity_features(masks: np.ndarray, supports: np.ndarray, degrees: np.ndarray
         m = masks[s : s + chunk]
         e = ext[: m.shape[0]]
         e[:, :n] = m
-        par = np.bitwise_xor.reduce(e[:, sup], axis=2) if sup.shape[0] else np.zeros(
-            (m.shape[0], 0), np.uint8)
+        par = (
+            np.bitwise_xor.reduce(e[:, sup], axis=2)
+            if sup.shape[0]
+            else np.zeros((m.shape[0], 0), np.uint8)
+        )
         out[s : s + m.shape[0]] = 1.0 - 2.0 * par
     return out
 
@@ -70,8 +74,9 @@ def _normal_equations(decoder: Decoder, big_u, supports, degrees, x_rand, y_rand
     for c in range(buckets.shape[0]):
         same += buckets[c][:, None] == buckets[c][None, :]
     idx_i, idx_j = np.nonzero(same)
-    gram[idx_i, idx_j] = n_buckets * same[idx_i, idx_j] * np.einsum(
-        "ip,ip->i", signs[idx_i], signs[idx_j])
+    gram[idx_i, idx_j] = (
+        n_buckets * same[idx_i, idx_j] * np.einsum("ip,ip->i", signs[idx_i], signs[idx_j])
+    )
     if x_rand is not None and x_rand.shape[0]:
         gram += x_rand.T @ x_rand
         h += x_rand.T @ y_rand
@@ -88,9 +93,17 @@ def _residual_buckets(big_u, coefs, signs, buckets):
     return res
 
 
-def refit(decoder: Decoder, big_u: np.ndarray, supports: np.ndarray, degrees: np.ndarray,
-          x_rand: np.ndarray | None, y_rand: np.ndarray | None, n_dup: int = 0,
-          prune: bool = True, scale: float = 1.0) -> Fit:
+def refit(
+    decoder: Decoder,
+    big_u: np.ndarray,
+    supports: np.ndarray,
+    degrees: np.ndarray,
+    x_rand: np.ndarray | None,
+    y_rand: np.ndarray | None,
+    n_dup: int = 0,
+    prune: bool = True,
+    scale: float = 1.0,
+) -> Fit:
     """Least squares on the support, then drop terms whose t-statistic is below 3 in every
     output (never the constant) and refit.
 
@@ -102,8 +115,9 @@ def refit(decoder: Decoder, big_u: np.ndarray, supports: np.ndarray, degrees: np
     n_rand = 0 if x_rand is None else x_rand.shape[0]
     while True:
         k = supports.shape[0]
-        gram, h, signs, buckets = _normal_equations(decoder, big_u, supports, degrees,
-                                                    x_rand, y_rand)
+        gram, h, signs, buckets = _normal_equations(
+            decoder, big_u, supports, degrees, x_rand, y_rand
+        )
         if k:
             ridge = 1e-12 * max(float(np.max(np.diag(gram))), 1.0)
             gram_r = gram + ridge * np.eye(k)

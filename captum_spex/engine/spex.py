@@ -20,13 +20,15 @@ __all__ = ["spex"]
 ValueFunction = Callable[[np.ndarray], Any]
 
 _MAX_REFINE_ROUNDS = 4
-_CHASE_DEPTH = {"soft": 6, "hard": 0}
+_CHASE_DEPTH = {"soft": 8, "hard": 0}
 
 
 def _check_int(value: Any, name: str, low: int, high: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"The '{name}' parameter of spex must be an int; got {value!r} "
-                        f"of type {type(value).__name__} instead.")
+        raise TypeError(
+            f"The '{name}' parameter of spex must be an int; got {value!r} "
+            f"of type {type(value).__name__} instead."
+        )
     value = int(value)
     if value < low or (high is not None and value > high):
         rng = f">= {low}" if high is None else f"in [{low}, {high}]"
@@ -43,23 +45,30 @@ def _as_values(out: Any, n_masks: int, n_outputs: int | None) -> np.ndarray:
     except (TypeError, ValueError) as exc:
         raise TypeError(f"value_function must return numbers; got {type(out).__name__}") from exc
     if arr.ndim == 0 or arr.ndim > 2 or arr.shape[0] != n_masks:
-        raise ValueError(f"value_function must return shape ({n_masks},) or ({n_masks}, "
-                         f"n_outputs) for {n_masks} masks; got shape {arr.shape}")
+        raise ValueError(
+            f"value_function must return shape ({n_masks},) or ({n_masks}, "
+            f"n_outputs) for {n_masks} masks; got shape {arr.shape}"
+        )
     if arr.ndim == 1:
         arr = arr[:, None]
     if n_outputs is not None and arr.shape[1] != n_outputs:
-        raise ValueError(f"value_function returned {arr.shape[1]} outputs per mask after "
-                         f"returning {n_outputs} before")
+        raise ValueError(
+            f"value_function returned {arr.shape[1]} outputs per mask after "
+            f"returning {n_outputs} before"
+        )
     bad = ~np.isfinite(arr).all(axis=1)
     if bad.any():
         rows = np.flatnonzero(bad)
-        raise ValueError(f"value_function returned NaN or Inf for {rows.size} of {n_masks} "
-                         f"masks in this batch (first rows: {rows[:5].tolist()})")
+        raise ValueError(
+            f"value_function returned NaN or Inf for {rows.size} of {n_masks} "
+            f"masks in this batch (first rows: {rows[:5].tolist()})"
+        )
     return arr
 
 
-def _query(value_function: ValueFunction, masks: np.ndarray, batch_size: int,
-           bar) -> tuple[np.ndarray, float]:
+def _query(
+    value_function: ValueFunction, masks: np.ndarray, batch_size: int, bar
+) -> tuple[np.ndarray, float]:
     """Evaluate all masks in batches; returns the (N, O) values and the time spent in f."""
     chunks = []
     n_outputs = None
@@ -106,9 +115,13 @@ def _exact(value_function, n, max_degree, batch_size, show_progress):
     kept = np.flatnonzero(keep)
     terms = [tuple(int(i) for i in np.flatnonzero((k >> np.arange(n)) & 1)) for k in kept]
     truncated = float(np.sum(coefs[:, degree > max_degree] ** 2))
-    diagnostics = {"mode": "exact", "truncated_energy": truncated,
-                   "decode_seconds": time.perf_counter() - t0, "value_seconds": spent,
-                   "n_terms": len(terms)}
+    diagnostics = {
+        "mode": "exact",
+        "truncated_energy": truncated,
+        "decode_seconds": time.perf_counter() - t0,
+        "value_seconds": spent,
+        "n_terms": len(terms),
+    }
     return terms, coefs[:, kept].T, masks.shape[0], diagnostics
 
 
@@ -180,8 +193,9 @@ def spex(
     seed = _check_int(seed, "seed", 0)
     batch_size = _check_int(batch_size, "batch_size", 1)
     if decoder not in _CHASE_DEPTH:
-        raise ValueError(f"The 'decoder' parameter of spex must be 'soft' or 'hard'; "
-                         f"got {decoder!r}.")
+        raise ValueError(
+            f"The 'decoder' parameter of spex must be 'soft' or 'hard'; got {decoder!r}."
+        )
     if not isinstance(show_progress, bool):
         raise TypeError("The 'show_progress' parameter of spex must be a bool.")
     if feature_names is not None and len(feature_names) != n:
@@ -189,18 +203,26 @@ def spex(
     max_degree = min(max_degree, n)
 
     if n <= 30 and (1 << n) <= n_samples:
-        terms, coefs, n_queries, diag = _exact(value_function, n, max_degree, batch_size,
-                                               show_progress)
-        return Interactions(n, terms, coefs if coefs.shape[1] > 1 else coefs[:, 0],
-                            n_queries=n_queries, max_degree=max_degree,
-                            feature_names=feature_names, diagnostics=diag)
+        terms, coefs, n_queries, diag = _exact(
+            value_function, n, max_degree, batch_size, show_progress
+        )
+        return Interactions(
+            n,
+            terms,
+            coefs if coefs.shape[1] > 1 else coefs[:, 0],
+            n_queries=n_queries,
+            max_degree=max_degree,
+            feature_names=feature_names,
+            diagnostics=diag,
+        )
 
     minimum = minimum_budget(n, max_degree)
     if n_samples < minimum:
         raise ValueError(
             f"The 'n_samples' parameter of spex must be at least {minimum} for "
             f"n_features={n} and max_degree={max_degree} (the smallest SPEX design); got "
-            f"{n_samples}. Raise the budget, lower max_degree, or group features.")
+            f"{n_samples}. Raise the budget, lower max_degree, or group features."
+        )
 
     rng = np.random.default_rng(seed)
     design = plan_design(n, n_samples, max_degree, rng)
@@ -212,13 +234,18 @@ def spex(
         if bar is not None:
             bar.close()
     t0 = time.perf_counter()
-    terms, coefs, diag = _decode(design, values, max_degree, _CHASE_DEPTH[decoder],
-                                 show_progress)
+    terms, coefs, diag = _decode(design, values, max_degree, _CHASE_DEPTH[decoder], show_progress)
     diag["decode_seconds"] = time.perf_counter() - t0
     diag["value_seconds"] = spent
-    return Interactions(n, terms, coefs if coefs.shape[1] > 1 else coefs[:, 0],
-                        n_queries=masks.shape[0], max_degree=max_degree,
-                        feature_names=feature_names, diagnostics=diag)
+    return Interactions(
+        n,
+        terms,
+        coefs if coefs.shape[1] > 1 else coefs[:, 0],
+        n_queries=masks.shape[0],
+        max_degree=max_degree,
+        feature_names=feature_names,
+        diagnostics=diag,
+    )
 
 
 def _decode(design, values, max_degree, n_chase, show_progress):
@@ -257,10 +284,19 @@ def _decode(design, values, max_degree, n_chase, show_progress):
     while True:
         sup, deg = as_arrays(list(found))
         x_rand = parity_features(rand_masks, sup, deg) if rand_masks.shape[0] else None
-        fit = refit(dec, big_u, sup, deg, x_rand, y_rand if x_rand is not None else None,
-                    n_dup=n_dup, scale=scale)
+        fit = refit(
+            dec,
+            big_u,
+            sup,
+            deg,
+            x_rand,
+            y_rand if x_rand is not None else None,
+            n_dup=n_dup,
+            scale=scale,
+        )
         found = dict.fromkeys(
-            tuple(int(i) for i in s[:d]) for s, d in zip(fit.supports, fit.degrees))
+            tuple(int(i) for i in s[:d]) for s, d in zip(fit.supports, fit.degrees)
+        )
         rounds += 1
         if rounds > _MAX_REFINE_ROUNDS:
             break
@@ -286,8 +322,9 @@ def _decode(design, values, max_degree, n_chase, show_progress):
         "n_groups": design.n_groups,
         "n_delays": code.n_parity + 1,
         "n_random": design.n_random,
-        "noise_sd": np.sqrt(fit.noise_var).tolist() if n_out > 1 else float(
-            np.sqrt(fit.noise_var[0])),
+        "noise_sd": np.sqrt(fit.noise_var).tolist()
+        if n_out > 1
+        else float(np.sqrt(fit.noise_var[0])),
         "n_peeled": n_peeled,
         "n_terms": len(terms),
         "refine_rounds": rounds,
