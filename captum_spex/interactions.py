@@ -2,19 +2,53 @@
 
 from __future__ import annotations
 
+import json
+import math
+import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from captum_spex.indices import (
+    ORDERED_INDICES,
+    IndexName,
+    SparseTerms,
     _canonical_order,
+    _check_array_terms,
+    _check_index_name,
+    _check_order,
     array_to_terms,
+    banzhaf_values,
+    fourier_to_index,
+    shapley_values,
     terms_to_array,
 )
 
-__all__ = ["Interactions"]
+__all__ = ["Interactions", "TopTerm"]
+
+_FORMAT = "captum-spex.interactions"
+_FORMAT_VERSION = 1
+# Diagnostics the repr shows first, when present.
+_REPR_DIAGNOSTICS = ("noise_sd", "snr_db", "b", "t", "n_groups", "n_peeled", "r2")
+
+
+class TopTerm(NamedTuple):
+    """One entry of :meth:`Interactions.top`: unpacks as ``(term, value)``.
+
+    Attributes
+    ----------
+    term : tuple of int
+        Ascending feature ids; ``()`` is the constant.
+    value : float or numpy.ndarray
+        The index value (a 1-D array over outputs for a multi-output ranking).
+    """
+
+    term: tuple[int, ...]
+    value: Any
+
 
 # Number of (mask, term) parities evaluated at once by ``predict``.
 _PREDICT_BLOCK = 1 << 22
@@ -129,7 +163,8 @@ class Interactions:
                 f"The 'diagnostics' parameter must be a mapping or None. "
                 f"Got {type(diagnostics).__name__} instead."
             )
-        self._diagnostics = dict(diagnostics)
+        self._diagnostics = _canonical_diagnostics(diagnostics)
+        self._cache: dict[tuple[str, int | None], SparseTerms] = {}
 
     # ------------------------------------------------------------------ attributes
     @property
@@ -220,6 +255,197 @@ class Interactions:
             return 0
         return _check_int(output, "output", low=0, high=self.n_outputs - 1)
 
+    # ------------------------------------------------------------------ indices
+    def _fourier_terms(self) -> SparseTerms:
+        return SparseTerms(self._indices, self._degrees, self._values)
+
+    def _resolve_order(self, index: str, order: int | None) -> int | None:
+        order = _check_order(order, self._n_features)
+        if order is None and index in ORDERED_INDICES:
+            order = min(max(self._max_degree, 1), self._n_features)
+        return order
+
+    def _index(self, index: str, order: int | None) -> SparseTerms:
+        index = _check_index_name(index)
+        order = self._resolve_order(index, order)
+        key = (index, order)
+        if key not in self._cache:
+            res = fourier_to_index(self._fourier_terms(), self._n_features, index, order)
+            self._cache[key] = SparseTerms(*(_readonly(np.asarray(a)) for a in res))
+        return self._cache[key]
+
+    def index_arrays(self, index: IndexName = "mobius", order: int | None = None) -> SparseTerms:
+        """An index in array form, for vectorised work (plots, exports).
+
+        Parameters
+        ----------
+        index : {"fourier", "mobius", "bii", "sii", "k-sii", "stii", "fsii", "fbii"}
+            See :meth:`index`.
+        order : int, optional
+            See :meth:`index`.
+
+        Returns
+        -------
+        SparseTerms
+            Read-only ``indices`` ``(K, D)`` (padded with -1), ``degrees`` ``(K,)`` and
+            ``values`` ``(K,)`` or ``(K, n_outputs)``, in canonical order.
+
+        Examples
+        --------
+        >>> inter = Interactions(2, [(), (0, 1)], [1.0, 0.5])
+        >>> inter.index_arrays("mobius").degrees.tolist()
+        [0, 1, 1, 2]
+        """
+        res = self._index(index, order)
+        return res if self._multi else SparseTerms(res.indices, res.degrees, res.values[:, 0])
+
+    def index(
+        self, index: IndexName, order: int | None = None, output: int | None = None
+    ) -> dict[tuple[int, ...], Any]:
+        """Interaction index as a sparse dict ``{term: value}``.
+
+        Parameters
+        ----------
+        index : {"fourier", "mobius", "bii", "sii", "k-sii", "stii", "fsii", "fbii"}
+            Fourier coefficients; Möbius (Harsanyi) coefficients; Banzhaf interaction index;
+            Shapley interaction index; k-Shapley values (Bordt & von Luxburg, 2023);
+            Shapley-Taylor index (Sundararajan et al., 2020); Faith-Shap and Faith-Banzhaf
+            (Tsai et al., 2023).
+        order : int, optional
+            The order ``l`` of "k-sii", "stii", "fsii" and "fbii" (default
+            :attr:`max_degree`). For the other indices an optional cap: only terms with
+            ``|T| <= order`` are returned. Must satisfy ``1 <= order <= n_features``.
+        output : int, optional
+            See :meth:`fourier`.
+
+        Returns
+        -------
+        dict
+            ``{tuple: float}`` in canonical order (by degree, then lexicographically), on
+            every subset where the index can be non-zero; includes the constant ``()``.
+
+        Raises
+        ------
+        ValueError
+            If ``index`` is not a valid name (the message lists them) or ``order`` is out
+            of range.
+
+        Examples
+        --------
+        >>> inter = Interactions(3, [(), (0,), (1, 2)], [1.0, 0.5, -2.0])
+        >>> inter.index("fsii", order=1)  # order 1: the Shapley values (0 for 1 and 2)
+        {(): -0.5, (0,): -1.0}
+        >>> inter.index("stii", order=2)
+        {(): -0.5, (0,): -1.0, (1,): 4.0, (2,): 4.0, (1, 2): -8.0}
+        """
+        res = self._index(index, order)
+        return self._as_dict(res.indices, res.degrees, res.values, output)
+
+    def mobius(self, output: int | None = None) -> dict[tuple[int, ...], Any]:
+        """Möbius (Harsanyi) coefficients ``a(T)``: ``f(m) = sum_{T <= kept(m)} a(T)``.
+
+        Examples
+        --------
+        >>> Interactions(1, [(), (0,)], [1.0, 0.5]).mobius()
+        {(): 1.5, (0,): -1.0}
+        """
+        return self.index("mobius", output=output)
+
+    def shapley_values(self, output: int | None = None) -> np.ndarray:
+        """Shapley values, ``(n_features,)`` or ``(n_features, n_outputs)``.
+
+        They satisfy efficiency: ``sum_i phi_i = f(all kept) - f(none kept)``.
+
+        Examples
+        --------
+        >>> Interactions(2, [(), (0,), (0, 1)], [1.0, 0.5, 2.0]).shapley_values().tolist()
+        [-1.0, 0.0]
+        """
+        return self._per_feature(shapley_values(self._fourier_terms(), self._n_features), output)
+
+    def banzhaf_values(self, output: int | None = None) -> np.ndarray:
+        """Banzhaf values ``beta_i = -2 F({i})``, ``(n_features,)`` or ``(n_features, n_outputs)``.
+
+        Examples
+        --------
+        >>> Interactions(2, [(), (0,), (0, 1)], [1.0, 0.5, 2.0]).banzhaf_values().tolist()
+        [-1.0, 0.0]
+        """
+        return self._per_feature(banzhaf_values(self._fourier_terms(), self._n_features), output)
+
+    def _per_feature(self, values: np.ndarray, output: int | None) -> np.ndarray:
+        if self._multi and output is None:
+            return values
+        return values[:, self._check_output(output)]
+
+    def top(
+        self,
+        k: int = 10,
+        index: IndexName = "mobius",
+        order: int | None = None,
+        *,
+        output: int | None = None,
+        include_constant: bool = False,
+    ) -> list[TopTerm]:
+        """The ``k`` largest-magnitude terms of an index, largest first.
+
+        Parameters
+        ----------
+        k : int, default 10
+            Number of terms to return (fewer if the index has fewer).
+        index : str, default "mobius"
+            Any name accepted by :meth:`index`.
+        order : int, optional
+            See :meth:`index`.
+        output : int, optional
+            For multi-output explanations, rank one output; with None, rank by the
+            Euclidean norm over outputs and return 1-D arrays as values.
+        include_constant : bool, default False
+            Whether the constant ``()`` may appear.
+
+        Returns
+        -------
+        list of TopTerm
+            ``(term, value)`` named tuples; ties keep the canonical order.
+
+        Examples
+        --------
+        >>> inter = Interactions(3, [(), (0,), (1, 2)], [5.0, 0.5, -2.0])
+        >>> inter.top(2, index="fourier")
+        [TopTerm(term=(1, 2), value=-2.0), TopTerm(term=(0,), value=0.5)]
+        """
+        k = _check_int(k, "k", low=0)
+        res = self._index(index, order)
+        values = res.values
+        if self._multi and output is None:
+            magnitude = np.sqrt(np.sum(values**2, axis=1))
+            column = None
+        else:
+            column = self._check_output(output)
+            magnitude = np.abs(values[:, column])
+        candidates = np.arange(len(res.degrees))
+        if not include_constant:
+            candidates = candidates[res.degrees != 0]
+        ranked = candidates[np.argsort(-magnitude[candidates], kind="stable")][:k]
+        terms = array_to_terms(res.indices[ranked], res.degrees[ranked])
+        if column is None:
+            return [TopTerm(t, values[r].copy()) for t, r in zip(terms, ranked, strict=True)]
+        return [TopTerm(t, v) for t, v in zip(terms, values[ranked, column].tolist(), strict=True)]
+
+    def label(self, term: Sequence[int]) -> str:
+        """A readable label for a term, with feature names when given.
+
+        Examples
+        --------
+        >>> Interactions(2, [], [], feature_names=["age", "income"]).label((0, 1))
+        '(age, income)'
+        >>> Interactions(2, [], []).label(())
+        '()'
+        """
+        names = self._feature_names
+        parts = [names[i] if names is not None else str(i) for i in term]
+        return "(" + ", ".join(parts) + ")"
+
     # ------------------------------------------------------------------ prediction
     def predict(self, masks: ArrayLike) -> np.ndarray:
         """Evaluate the surrogate ``f(m) = sum_S F(S) (-1)^{|S & kept(m)|}``.
@@ -261,13 +487,182 @@ class Interactions:
                 out[start : start + rows] = (coef_t @ chi).T
         return out if self._multi else out[:, 0]
 
+    def r2(self, masks: ArrayLike, values: ArrayLike) -> Any:
+        """Faithfulness: coefficient of determination of :meth:`predict` on held-out masks.
+
+        Parameters
+        ----------
+        masks : array_like
+            ``(N, n_features)`` boolean masks (True = kept), ideally not used for fitting.
+        values : array_like
+            True values ``f(masks)``: ``(N,)`` or ``(N, n_outputs)``.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            ``1 - SS_res / SS_tot``, one per output for a multi-output explanation; NaN
+            where the values are constant.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> inter = Interactions(2, [(), (0,)], [1.0, 0.5])
+        >>> masks = np.array([[0, 0], [1, 0], [1, 1]], dtype=bool)
+        >>> inter.r2(masks, [1.5, 0.5, 0.5])
+        1.0
+        """
+        pred = self.predict(masks)
+        y = np.asarray(values, dtype=np.float64)
+        if y.shape != pred.shape:
+            raise ValueError(
+                f"The 'values' parameter must have shape {pred.shape} to match the masks "
+                f"and n_outputs. Got shape {y.shape} instead."
+            )
+        if y.shape[0] < 2:
+            raise ValueError("The 'r2' method needs at least 2 masks.")
+        ss_res = np.sum((y - pred) ** 2, axis=0)
+        ss_tot = np.sum((y - y.mean(axis=0)) ** 2, axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r2 = np.where(ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0), np.nan)
+        return r2 if self._multi else float(r2)
+
+    # ------------------------------------------------------------------ persistence
+    def _metadata(self) -> dict[str, Any]:
+        return {
+            "format": _FORMAT,
+            "version": _FORMAT_VERSION,
+            "n_features": self._n_features,
+            "n_queries": self._n_queries,
+            "max_degree": self._max_degree,
+            "method": self._method,
+            "feature_names": None if self._feature_names is None else list(self._feature_names),
+            "multi_output": self._multi,
+            "diagnostics": _encode_json(self._diagnostics),
+        }
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Save to ``.json`` or ``.npz`` (chosen by suffix); never pickle.
+
+        Both formats reload to an equal object with :meth:`load` (floats are exact).
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination ending in ``.json`` or ``.npz``.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> inter = Interactions(3, [(), (0, 2)], [1.0, -0.5], diagnostics={"b": 4})
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = pathlib.Path(tmp) / "expl.json"
+        ...     inter.save(path)
+        ...     Interactions.load(path) == inter
+        True
+        """
+        path = Path(path)
+        suffix = _check_suffix(path)
+        values = self._values if self._multi else self._values[:, 0]
+        if suffix == ".json":
+            payload = self._metadata()
+            payload["terms"] = [list(t) for t in self.terms]
+            payload["coefficients"] = values.tolist()
+            path.write_text(json.dumps(payload, indent=1), encoding="utf-8")
+        else:
+            with open(path, "wb") as fh:
+                np.savez(
+                    fh,
+                    indices=self._indices,
+                    degrees=self._degrees,
+                    coefficients=values,
+                    metadata=np.array(json.dumps(self._metadata())),
+                )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Interactions:
+        """Load an explanation written by :meth:`save` (``.json`` or ``.npz``).
+
+        Raises
+        ------
+        ValueError
+            If the suffix is unknown or the file is not a saved ``Interactions``.
+        """
+        path = Path(path)
+        suffix = _check_suffix(path)
+        if suffix == ".json":
+            payload = json.loads(path.read_text(encoding="utf-8"))
+            meta = _check_metadata(payload, path)
+            n_features = meta["n_features"]
+            indices, degrees = terms_to_array(payload["terms"], n_features)
+            coefficients = payload["coefficients"]
+        else:
+            with np.load(path, allow_pickle=False) as data:
+                try:
+                    meta = _check_metadata(json.loads(str(data["metadata"][()])), path)
+                    indices = np.asarray(data["indices"], dtype=np.int64)
+                    degrees = np.asarray(data["degrees"], dtype=np.int64)
+                    coefficients = data["coefficients"]
+                except KeyError as exc:
+                    raise ValueError(f"{path} is not a saved Interactions file.") from exc
+            n_features = meta["n_features"]
+            if indices.ndim != 2 or degrees.shape != (indices.shape[0],):
+                raise ValueError(f"{path} holds malformed term arrays.")
+            _check_array_terms(indices, degrees, n_features)
+        coefficients = _check_coefficients(coefficients, len(degrees))
+        if coefficients.ndim != (2 if meta["multi_output"] else 1):
+            coefficients = coefficients.reshape(len(degrees), -1)
+        obj = cls.__new__(cls)
+        obj._init_arrays(
+            n_features,
+            indices,
+            degrees,
+            coefficients,
+            n_queries=meta["n_queries"],
+            max_degree=meta["max_degree"],
+            feature_names=meta["feature_names"],
+            diagnostics=_decode_json(meta["diagnostics"]),
+            method=meta["method"],
+        )
+        return obj
+
     # ------------------------------------------------------------------ dunder
-    def __repr__(self) -> str:
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Interactions):
+            return NotImplemented
         return (
+            self._n_features == other._n_features
+            and self._n_queries == other._n_queries
+            and self._max_degree == other._max_degree
+            and self._method == other._method
+            and self._feature_names == other._feature_names
+            and self._multi == other._multi
+            and np.array_equal(self._indices, other._indices)
+            and np.array_equal(self._degrees, other._degrees)
+            and _equal(self._values, other._values)
+            and _equal(self._diagnostics, other._diagnostics)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        head = (
             f"Interactions(n_features={self.n_features}, n_terms={len(self)}, "
             f"n_outputs={self.n_outputs}, max_degree={self.max_degree}, "
             f"method={self.method!r}, n_queries={self.n_queries})"
         )
+        lines = [head]
+        diag = _format_diagnostics(self._diagnostics)
+        if diag:
+            lines.append(f"  diagnostics: {diag}")
+        top = self.top(5)
+        if top:
+            n_total = int(np.count_nonzero(self._index("mobius", None).degrees))
+            lines.append(f"  top Möbius interactions ({len(top)} of {n_total}):")
+            labels = [self.label(t.term) for t in top]
+            width = max(len(s) for s in labels)
+            for lab, t in zip(labels, top, strict=True):
+                lines.append(f"    {lab:<{width}}  {_format_value(t.value)}")
+        return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------- validation
@@ -343,3 +738,126 @@ def _check_masks(masks: ArrayLike, n_features: int) -> np.ndarray:
     if not np.all((arr == 0) | (arr == 1)):
         raise ValueError("The 'masks' parameter must contain only 0/1 (or bool) values.")
     return arr.astype(bool)
+
+
+# ---------------------------------------------------------------------- diagnostics & files
+def _canonical_diagnostics(diagnostics: Mapping[str, Any]) -> dict[str, Any]:
+    """Copy diagnostics into JSON-like values so that save/load round-trips exactly.
+
+    Numpy scalars become Python scalars, tuples become lists, arrays are copied.
+    """
+
+    def canon(value: Any, where: str) -> Any:
+        if value is None or isinstance(value, (bool, str)):
+            return value
+        if isinstance(value, np.bool_):
+            return bool(value)
+        if isinstance(value, (int, np.integer)):
+            return int(value)
+        if isinstance(value, (float, np.floating)):
+            return float(value)
+        if isinstance(value, np.ndarray):
+            if value.dtype.kind not in "biuf":
+                raise TypeError(
+                    f"The 'diagnostics' parameter holds an array of dtype {value.dtype} at "
+                    f"{where}; only bool, int and float arrays are supported."
+                )
+            return value.copy()
+        if isinstance(value, Mapping):
+            out = {}
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise TypeError(
+                        f"The 'diagnostics' parameter must use str keys; got {key!r} at {where}."
+                    )
+                out[key] = canon(item, f"{where}[{key!r}]")
+            return out
+        if isinstance(value, (list, tuple)):
+            return [canon(item, f"{where}[{i}]") for i, item in enumerate(value)]
+        raise TypeError(
+            f"The 'diagnostics' parameter must hold None, bool, int, float, str, lists, dicts "
+            f"or numpy arrays; got {type(value).__name__} at {where}."
+        )
+
+    return canon(diagnostics, "diagnostics")
+
+
+def _encode_json(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return {"__ndarray__": value.tolist(), "dtype": value.dtype.str, "shape": value.shape}
+    if isinstance(value, dict):
+        return {k: _encode_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_encode_json(v) for v in value]
+    return value
+
+
+def _decode_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"__ndarray__", "dtype", "shape"}:
+            return np.array(value["__ndarray__"], dtype=np.dtype(value["dtype"])).reshape(
+                value["shape"]
+            )
+        return {k: _decode_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode_json(v) for v in value]
+    return value
+
+
+def _equal(a: Any, b: Any) -> bool:
+    """Exact structural equality; arrays by dtype and value (NaN equal to NaN)."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
+            return False
+        if a.dtype != b.dtype or a.shape != b.shape:
+            return False
+        return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return type(a) is type(b) and a == b
+
+
+def _check_suffix(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in (".json", ".npz"):
+        raise ValueError(
+            f"The 'path' parameter must end in '.json' or '.npz'. Got {str(path)!r} instead."
+        )
+    return suffix
+
+
+def _check_metadata(payload: Any, path: Path) -> dict[str, Any]:
+    if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
+        raise ValueError(f"{path} is not a saved Interactions file.")
+    if payload.get("version") != _FORMAT_VERSION:
+        raise ValueError(
+            f"{path} has format version {payload.get('version')!r}; this version of "
+            f"captum-spex reads version {_FORMAT_VERSION}."
+        )
+    return payload
+
+
+def _format_diagnostics(diagnostics: Mapping[str, Any]) -> str:
+    keys = [k for k in _REPR_DIAGNOSTICS if k in diagnostics]
+    keys += [k for k in diagnostics if k.startswith("noise") and k not in keys]
+    parts = []
+    for key in keys:
+        value = diagnostics[key]
+        if isinstance(value, float):
+            parts.append(f"{key}={value:.4g}")
+        elif isinstance(value, (bool, int, str)) or value is None:
+            parts.append(f"{key}={value!r}" if isinstance(value, str) else f"{key}={value}")
+    others = len(diagnostics) - len(parts)
+    if others > 0:
+        parts.append(f"(+{others} more in .diagnostics)")
+    return ", ".join(parts)
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return "[" + ", ".join(f"{v:+.4g}" for v in value.tolist()) + "]"
+    return f"{value:+.4g}"

@@ -106,3 +106,231 @@ def test_predict_validation():
         inter.predict(np.zeros((2, 4), dtype=bool))
     with pytest.raises(ValueError, match="masks"):
         inter.predict(np.full((2, 3), 2))
+
+
+# ---------------------------------------------------------------------- indices via the object
+def test_index_names_and_order_validation():
+    inter = Interactions(4, [(), (0, 1)], [1.0, 2.0])
+    with pytest.raises(ValueError, match=r"one of 'fourier', 'mobius', 'bii', 'sii', 'k-sii'"):
+        inter.index("shap")
+    with pytest.raises(ValueError, match="order"):
+        inter.index("fsii", order=5)
+    with pytest.raises(ValueError, match="order"):
+        inter.top(3, index="stii", order=0)
+    with pytest.raises(ValueError, match="output"):
+        inter.fourier(output=1)
+
+
+def test_default_order_is_max_degree():
+    rng = np.random.default_rng(3)
+    terms, coefs = _random_sparse(rng, 6, 10, 3)
+    inter = Interactions(6, terms, coefs, max_degree=4)
+    for name in ("k-sii", "stii", "fsii", "fbii"):
+        assert inter.index(name) == inter.index(name, order=4)
+        assert inter.index(name) != inter.index(name, order=1)
+
+
+def test_shapley_banzhaf_multi_output():
+    rng = np.random.default_rng(4)
+    terms, coefs = _random_sparse(rng, 6, 10, 3, n_outputs=2)
+    multi = Interactions(6, terms, coefs)
+    phi = multi.shapley_values()
+    assert phi.shape == (6, 2)
+    for o in range(2):
+        single = Interactions(6, terms, coefs[:, o])
+        np.testing.assert_allclose(phi[:, o], single.shapley_values(), atol=1e-12)
+        np.testing.assert_allclose(multi.shapley_values(output=o), single.shapley_values())
+        np.testing.assert_allclose(multi.banzhaf_values(output=o), single.banzhaf_values())
+        assert multi.index("sii", output=o) == pytest.approx(single.index("sii"))
+    full, empty = np.ones(6, bool), np.zeros(6, bool)
+    np.testing.assert_allclose(phi.sum(axis=0), multi.predict(full)[0] - multi.predict(empty)[0])
+
+
+# ---------------------------------------------------------------------- top
+def test_top_order_ties_and_constant():
+    inter = Interactions(4, [(), (0,), (1,), (2, 3)], [10.0, -3.0, 3.0, 1.0])
+    top = inter.top(3, index="fourier")
+    assert [t.term for t in top] == [(0,), (1,), (2, 3)]  # tie kept in canonical order
+    assert [t.value for t in top] == [-3.0, 3.0, 1.0]
+    term, value = top[0]
+    assert (term, value) == ((0,), -3.0)
+    with_const = inter.top(2, index="fourier", include_constant=True)
+    assert with_const[0] == ((), 10.0)
+    assert len(inter.top(100, index="fourier")) == 3
+    assert inter.top(0) == []
+    # Möbius by default: a((i,)) = -2 F((i,)) - 2 F((i, j)...), a((2, 3)) = 4 F((2, 3))
+    assert inter.top(3) == [((0,), 6.0), ((1,), -6.0), ((2, 3), 4.0)]
+
+
+def test_top_matches_sorted_index():
+    rng = np.random.default_rng(8)
+    terms, coefs = _random_sparse(rng, 8, 25, 4)
+    inter = Interactions(8, terms, coefs)
+    for name in ("mobius", "sii", "fsii"):
+        ref = sorted(
+            ((t, v) for t, v in inter.index(name).items() if t), key=lambda tv: -abs(tv[1])
+        )[:7]
+        got = inter.top(7, index=name)
+        assert [abs(v) for _, v in got] == pytest.approx([abs(v) for _, v in ref])
+        assert all(inter.index(name)[t] == v for t, v in got)
+
+
+def test_top_multi_output_norm_and_column():
+    inter = Interactions(3, [(0,), (1,)], [[3.0, 0.0], [2.0, 2.5]])
+    assert [t.term for t in inter.top(2, index="fourier")] == [(1,), (0,)]  # norms 3.2 > 3
+    np.testing.assert_array_equal(inter.top(1, index="fourier")[0].value, [2.0, 2.5])
+    assert inter.top(1, index="fourier", output=0) == [((0,), 3.0)]
+
+
+# ---------------------------------------------------------------------- r2
+def test_r2():
+    rng = np.random.default_rng(5)
+    terms, coefs = _random_sparse(rng, 10, 12, 3)
+    inter = Interactions(10, terms, coefs)
+    masks = rng.random((500, 10)) < 0.5
+    y = _brute_predict(terms, coefs, masks)
+    assert inter.r2(masks, y) == pytest.approx(1.0, abs=1e-12)
+    noisy = y + rng.normal(scale=y.std(), size=y.shape)
+    expected = 1 - np.sum((noisy - y) ** 2) / np.sum((noisy - noisy.mean()) ** 2)
+    assert inter.r2(masks, noisy) == pytest.approx(expected)
+    assert inter.r2(masks, noisy) < 0.9
+    assert np.isnan(inter.r2(masks, np.ones(500)))
+    with pytest.raises(ValueError, match="values"):
+        inter.r2(masks, y[:10])
+
+
+def test_r2_multi_output():
+    rng = np.random.default_rng(6)
+    terms, coefs = _random_sparse(rng, 7, 9, 3, n_outputs=2)
+    inter = Interactions(7, terms, coefs)
+    masks = rng.random((200, 7)) < 0.5
+    y = inter.predict(masks)
+    y[:, 1] += rng.normal(size=200)
+    r2 = inter.r2(masks, y)
+    assert r2.shape == (2,)
+    assert r2[0] == pytest.approx(1.0)
+    assert r2[1] < 1.0
+
+
+# ---------------------------------------------------------------------- persistence
+def _rich(multi=False):
+    rng = np.random.default_rng(9)
+    terms, coefs = _random_sparse(rng, 6, 10, 4, n_outputs=3 if multi else None)
+    return Interactions(
+        6,
+        terms,
+        coefs,
+        n_queries=1234,
+        max_degree=5,
+        feature_names=["a", "b", "c", "d", "é", "f g"],
+        diagnostics={
+            "noise_sd": 0.1 / 3,
+            "b": np.int64(7),
+            "t": 5,
+            "converged": np.bool_(True),
+            "per_group": np.array([1.5, np.nan, 1 / 3], dtype=np.float32),
+            "counts": np.arange(6, dtype=np.int32).reshape(2, 3),
+            "nested": {"x": (1, 2.5, None), "y": "z"},
+            "nan": float("nan"),
+        },
+        method="spex",
+    )
+
+
+@pytest.mark.parametrize("suffix", [".json", ".npz", ".NPZ"])
+@pytest.mark.parametrize("multi", [False, True])
+def test_save_load_roundtrip(tmp_path, suffix, multi):
+    inter = _rich(multi)
+    path = tmp_path / f"expl{suffix}"
+    inter.save(path)
+    back = Interactions.load(str(path))
+    assert back == inter
+    assert back.n_outputs == inter.n_outputs
+    np.testing.assert_array_equal(back.coefficients, inter.coefficients)  # exact floats
+    assert back.diagnostics["per_group"].dtype == np.float32
+    assert back.diagnostics["nested"]["x"] == [1, 2.5, None]
+    assert back.feature_names == inter.feature_names
+    assert back.fourier(output=0 if multi else None) == inter.fourier(output=0 if multi else None)
+
+
+def test_saved_files_are_not_pickles(tmp_path):
+    inter = _rich()
+    inter.save(tmp_path / "x.npz")
+    with np.load(tmp_path / "x.npz", allow_pickle=False) as data:
+        assert {d.dtype.kind for d in data.values()} <= {"i", "f", "U"}
+    inter.save(tmp_path / "x.json")
+    import json
+
+    assert json.loads((tmp_path / "x.json").read_text())["format"] == "captum-spex.interactions"
+
+
+def test_save_load_errors(tmp_path):
+    inter = _rich()
+    with pytest.raises(ValueError, match="path"):
+        inter.save(tmp_path / "x.pkl")
+    (tmp_path / "bad.json").write_text('{"hello": 1}')
+    with pytest.raises(ValueError, match="not a saved Interactions"):
+        Interactions.load(tmp_path / "bad.json")
+    np.savez(tmp_path / "bad.npz", a=np.zeros(3))
+    with pytest.raises(ValueError, match="not a saved Interactions"):
+        Interactions.load(tmp_path / "bad.npz")
+
+
+def test_equality():
+    a = Interactions(3, [(0,), ()], [1.0, 2.0])
+    assert a == Interactions(3, [(), (0,)], [2.0, 1.0])  # order of terms is irrelevant
+    assert a != Interactions(3, [(), (0,)], [2.0, 1.0 + 1e-15])
+    assert a != Interactions(3, [(), (1,)], [2.0, 1.0])
+    assert a != Interactions(3, [(), (0,)], [2.0, 1.0], n_queries=1)
+    assert a != Interactions(3, [(), (0,)], [[2.0], [1.0]])  # multi-output with 1 output
+    assert a != Interactions(3, [(), (0,)], [2.0, 1.0], diagnostics={"b": 3})
+    assert a != Interactions(3, [(), (0,)], [2.0, 1.0], feature_names=["x", "y", "z"])
+    assert a != "not interactions"
+    d1 = Interactions(2, [], [], diagnostics={"v": np.array([1.0, 2.0])})
+    assert d1 == Interactions(2, [], [], diagnostics={"v": np.array([1.0, 2.0])})
+    assert d1 != Interactions(2, [], [], diagnostics={"v": np.array([1, 2])})
+    with pytest.raises(TypeError):
+        hash(a)
+
+
+def test_diagnostics_validation():
+    with pytest.raises(TypeError, match="diagnostics"):
+        Interactions(2, [], [], diagnostics={"f": object()})
+    with pytest.raises(TypeError, match="diagnostics"):
+        Interactions(2, [], [], diagnostics={1: 2})
+    with pytest.raises(TypeError, match="diagnostics"):
+        Interactions(2, [], [], diagnostics=[("b", 1)])
+
+
+# ---------------------------------------------------------------------- repr
+def test_repr_shows_top_names_and_diagnostics():
+    inter = Interactions(
+        3,
+        [(), (0,), (1, 2)],
+        [1.0, 0.5, -2.0],
+        feature_names=["age", "income", "city"],
+        diagnostics={"noise_sd": 0.0123, "b": 8, "t": 5, "n_peeled": 3, "blob": [1, 2]},
+        n_queries=99,
+    )
+    text = repr(inter)
+    lines = text.splitlines()
+    assert lines[0].startswith("Interactions(n_features=3, n_terms=3")
+    assert "n_queries=99" in lines[0]
+    assert "noise_sd=0.0123" in text and "b=8" in text and "t=5" in text
+    assert "+1 more" in text
+    # Möbius: a((1, 2)) = -8 first, then +4, +4, then a((0,)) = -1
+    assert lines[3].split() == ["(income,", "city)", "-8"]
+    assert "(age)" in lines[-1] and "-1" in lines[-1]
+    plain = repr(Interactions(3, [(0,)], [1.0]))
+    assert "diagnostics" not in plain and "(0)" in plain
+
+
+def test_accessors_are_read_only_copies():
+    inter = Interactions(3, [(0,), ()], [1.0, 2.0])
+    coefs = inter.coefficients
+    coefs[:] = 0
+    assert inter.fourier() == {(): 2.0, (0,): 1.0}
+    arrays = inter.index_arrays("mobius")
+    with pytest.raises(ValueError):
+        arrays.values[0] = 1.0
+    assert len(inter) == 2
