@@ -537,6 +537,7 @@ class Interactions:
             "method": self._method,
             "feature_names": None if self._feature_names is None else list(self._feature_names),
             "multi_output": self._multi,
+            "n_outputs": self.n_outputs,
             "diagnostics": _encode_json(self._diagnostics),
         }
 
@@ -592,7 +593,7 @@ class Interactions:
         if suffix == ".json":
             payload = json.loads(path.read_text(encoding="utf-8"))
             meta = _check_metadata(payload, path)
-            n_features = meta["n_features"]
+            n_features = _check_int(meta["n_features"], "n_features", low=1)
             indices, degrees = terms_to_array(payload["terms"], n_features)
             coefficients = payload["coefficients"]
         else:
@@ -604,13 +605,14 @@ class Interactions:
                     coefficients = data["coefficients"]
                 except KeyError as exc:
                     raise ValueError(f"{path} is not a saved Interactions file.") from exc
-            n_features = meta["n_features"]
+            n_features = _check_int(meta["n_features"], "n_features", low=1)
             if indices.ndim != 2 or degrees.shape != (indices.shape[0],):
                 raise ValueError(f"{path} holds malformed term arrays.")
             _check_array_terms(indices, degrees, n_features)
+        coefficients = np.asarray(coefficients, dtype=np.float64)
+        if meta["multi_output"]:
+            coefficients = coefficients.reshape(len(degrees), meta["n_outputs"])
         coefficients = _check_coefficients(coefficients, len(degrees))
-        if coefficients.ndim != (2 if meta["multi_output"] else 1):
-            coefficients = coefficients.reshape(len(degrees), -1)
         obj = cls.__new__(cls)
         obj._init_arrays(
             n_features,

@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from captum_spex.indices import (
     INDEX_NAMES,
@@ -394,3 +396,55 @@ def test_subset_enumeration_is_exhaustive():
     """Guard on the brute-force helper itself."""
     assert sorted(_subsets(0b1011)) == [0, 1, 2, 3, 8, 9, 10, 11]
     assert len(list(itertools.islice(_subsets(0), 5))) == 1
+
+
+def test_wide_ids_use_the_row_fallback_and_agree():
+    """With n = 10^6 and degree 4 the packed int64 key overflows; the np.unique(axis=0)
+    fallback must give the same result as the small problem relabelled."""
+    n_small, n_big = 7, 10**6
+    terms, coefs, fourier, _ = _case(n_small, 14, 4, 12)
+    label = np.sort(np.random.default_rng(0).choice(n_big, size=n_small, replace=False))
+    big_terms = [tuple(int(label[i]) for i in t) for t in terms]
+    idx, deg = terms_to_array(big_terms, n_big)
+    big = SparseTerms(idx, deg, coefs)
+    for name in INDEX_NAMES:
+        small_res = fourier_to_index(fourier, n_small, name, order=3)
+        big_res = fourier_to_index(big, n_big, name, order=3)
+        relabelled = [
+            tuple(int(label[i]) for i in t)
+            for t in array_to_terms(small_res.indices, small_res.degrees)
+        ]
+        assert array_to_terms(big_res.indices, big_res.degrees) == relabelled
+        np.testing.assert_allclose(big_res.values, small_res.values, rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="repeat"):
+        terms_to_array([(1, 2, 3, 999_999), (1, 2, 3, 999_999)], n_big)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(2, 6),
+    k=st.integers(1, 10),
+    seed=st.integers(0, 2**32 - 1),
+    order_frac=st.floats(0, 1),
+)
+def test_property_all_indices(n, k, seed, order_frac):
+    rng = np.random.default_rng(seed)
+    k = min(k, 2**n - 1)
+    terms, coefs = _random_fourier(rng, n, k, n)
+    idx, deg = terms_to_array(terms, n)
+    fourier = SparseTerms(idx, deg, coefs)
+    f = _values_all_masks(terms, coefs, n)
+    order = 1 + int(order_frac * (n - 1))
+    _assert_same(_sparse_as_bits(mobius_from_fourier(fourier, n)), brute_mobius(f, n))
+    _assert_same(
+        _sparse_as_bits(fourier_to_index(fourier, n, "sii", order=order)), brute_sii(f, n, order)
+    )
+    for name, brute in [
+        ("stii", brute_stii),
+        ("k-sii", brute_ksii),
+        ("fsii", brute_fsii),
+        ("fbii", brute_fbii),
+    ]:
+        got = _sparse_as_bits(fourier_to_index(fourier, n, name, order=order))
+        _assert_same(got, brute(f, n, order), atol=1e-8)
+    np.testing.assert_allclose(shapley_values(fourier, n), brute_shapley(f, n), atol=1e-10)

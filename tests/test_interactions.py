@@ -253,6 +253,21 @@ def test_save_load_roundtrip(tmp_path, suffix, multi):
     assert back.fourier(output=0 if multi else None) == inter.fourier(output=0 if multi else None)
 
 
+@pytest.mark.parametrize("suffix", [".json", ".npz"])
+def test_save_load_edge_cases(tmp_path, suffix):
+    for inter in [
+        Interactions(3, [], np.zeros((0, 2))),
+        Interactions(3, [], []),
+        Interactions(3, [()], [[1.0]]),
+        Interactions(1, [(0,)], [-0.0]),
+    ]:
+        inter.save(tmp_path / f"e{suffix}")
+        back = Interactions.load(tmp_path / f"e{suffix}")
+        assert back == inter
+        assert back.n_outputs == inter.n_outputs
+        assert back.coefficients.shape == inter.coefficients.shape
+
+
 def test_saved_files_are_not_pickles(tmp_path):
     inter = _rich()
     inter.save(tmp_path / "x.npz")
