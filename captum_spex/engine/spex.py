@@ -86,12 +86,12 @@ def _query(
     return np.concatenate(chunks, axis=0), spent
 
 
-def _progress(show: bool, total: int, desc: str):
+def _progress(show: bool, total: int, desc: str, unit: str = "mask"):
     if not show:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit="mask")
+    return tqdm(total=total, desc=desc, unit=unit)
 
 
 def _exact(value_function, n, max_degree, batch_size, show_progress):
@@ -259,7 +259,7 @@ def _decode(design, values, max_degree, n_chase, show_progress):
     y_rand = values[design.n_design :]
     scale = float(np.sqrt(np.mean(values**2))) or 1.0
     n_dup = design.inverse.size - design.n_design
-    bar = _progress(show_progress, _MAX_REFINE_ROUNDS + 1, "SPEX decoding")
+    bar = _progress(show_progress, _MAX_REFINE_ROUNDS + 1, "SPEX decoding", unit="round")
     t = max(code.t, 1)
 
     found: dict[tuple[int, ...], None] = {(): None}
@@ -313,6 +313,7 @@ def _decode(design, values, max_degree, n_chase, show_progress):
         if new == 0:
             break
     if bar is not None:
+        bar.update(bar.total - bar.n)  # converged early: the remaining rounds are not needed
         bar.close()
     terms = [tuple(int(i) for i in s[:d]) for s, d in zip(fit.supports, fit.degrees)]
     diag = {
