@@ -53,6 +53,9 @@ class QueryDesign:
         ``(C, P + 1, 2^b)`` int64 index into ``masks`` of every design query.
     n_design : int
         Number of distinct design masks (``masks[:n_design]``).
+    n_holdout : int
+        Number of uniform random masks at the end of ``masks`` held out of the fit to
+        estimate its faithfulness (R²).
     """
 
     code: BCHCode
@@ -61,6 +64,7 @@ class QueryDesign:
     masks: np.ndarray
     inverse: np.ndarray
     n_design: int
+    n_holdout: int = 0
 
     @property
     def n_groups(self) -> int:
@@ -68,17 +72,25 @@ class QueryDesign:
 
     @property
     def n_random(self) -> int:
-        return self.masks.shape[0] - self.n_design
+        """Uniform random masks used in the fit (the held-out ones excluded)."""
+        return self.masks.shape[0] - self.n_design - self.n_holdout
 
 
-def _plan(n_parity: int, n_samples: int, n_features: int) -> tuple[int, int]:
+def holdout_size(leftover: int, n_samples: int) -> int:
+    """Held-out uniform masks: what the 3-group design leaves, up to ~2% of the budget."""
+    cap = min(1000, max(100, n_samples // 50))
+    return max(0, min(leftover, cap))
+
+
+def _plan(n_parity: int, n_samples: int, n_features: int) -> tuple[int, int, int]:
     b = MIN_B
     while b < min(MAX_B, n_features) and design_cost(n_parity, b + 1, BASE_GROUPS) <= n_samples:
         b += 1
+    n_holdout = holdout_size(n_samples - design_cost(n_parity, b, BASE_GROUPS), n_samples)
     groups = BASE_GROUPS
-    while groups < MAX_GROUPS and design_cost(n_parity, b, groups + 1) <= n_samples:
+    while groups < MAX_GROUPS and design_cost(n_parity, b, groups + 1) + n_holdout <= n_samples:
         groups += 1
-    return b, groups
+    return b, groups, n_holdout
 
 
 def plan_design(
@@ -87,12 +99,14 @@ def plan_design(
     """Pick the largest design that fits ``n_samples`` and draw it.
 
     The number of buckets ``2^b`` is the largest with three groups inside the budget; what is
-    left buys extra groups (up to five), then uniform random masks, so that the whole budget
-    serves decoding or refinement. The caller validates ``n_samples >= minimum_budget``.
+    left first reserves a small held-out slice of uniform random masks (for the R² estimate),
+    then buys extra groups (up to five), then uniform random masks for the refit, so that the
+    whole budget serves decoding, refinement or diagnostics. The caller validates
+    ``n_samples >= minimum_budget``.
     """
     code = bch_code(n_features, max_degree)
     n_parity = code.n_parity
-    b, n_groups = _plan(n_parity, n_samples, n_features)
+    b, n_groups, n_holdout = _plan(n_parity, n_samples, n_features)
     n_buckets = 1 << b
     # subsampling matrices M_c (n x b) over F2, drawn column by column
     sub = rng.integers(0, 2, size=(n_groups, b, n_features), dtype=np.uint8).astype(bool)
@@ -132,7 +146,14 @@ def plan_design(
             keep = np.sort(keep[keep >= n_design]) - n_design
             rand = rand[keep]
         design_packed = np.concatenate([design_packed, rand])
+    n_holdout = min(n_holdout, design_packed.shape[0] - n_design)
     masks = np.unpackbits(design_packed, axis=1, count=n_features).astype(bool)
     return QueryDesign(
-        code=code, b=b, hashcols=hashcols, masks=masks, inverse=inverse, n_design=n_design
+        code=code,
+        b=b,
+        hashcols=hashcols,
+        masks=masks,
+        inverse=inverse,
+        n_design=n_design,
+        n_holdout=n_holdout,
     )

@@ -15,7 +15,15 @@ from .design import minimum_budget, plan_design
 from .peeling import Decoder, bucket_transform
 from .refine import parity_features, refit
 
-__all__ = ["spex"]
+__all__ = ["spex", "SpexFitWarning"]
+
+
+class SpexFitWarning(UserWarning):
+    """The explanation reconstructs the function poorly (low estimated R²)."""
+
+
+# below this estimated faithfulness, spex() warns
+_R2_WARN = 0.75
 
 ValueFunction = Callable[[np.ndarray], Any]
 
@@ -115,9 +123,12 @@ def _exact(value_function, n, max_degree, batch_size, show_progress):
     kept = np.flatnonzero(keep)
     terms = [tuple(int(i) for i in np.flatnonzero((k >> np.arange(n)) & 1)) for k in kept]
     truncated = float(np.sum(coefs[:, degree > max_degree] ** 2))
+    total = float(np.sum(coefs[:, 1:] ** 2))
     diagnostics = {
         "mode": "exact",
         "truncated_energy": truncated,
+        # exact: the only loss is the truncation to max_degree
+        "r2_estimate": 1.0 - truncated / total if total > 0 else 1.0,
         "decode_seconds": time.perf_counter() - t0,
         "value_seconds": spent,
         "n_terms": len(terms),
@@ -255,8 +266,9 @@ def _decode(design, values, max_degree, n_chase, show_progress):
     n_buckets = 1 << design.b
     n_out = values.shape[1]
     big_u = np.stack([bucket_transform(values[:, o], design.inverse) for o in range(n_out)])
-    rand_masks = design.masks[design.n_design :]
-    y_rand = values[design.n_design :]
+    fit_end = design.n_design + design.n_random
+    rand_masks = design.masks[design.n_design : fit_end]
+    y_rand = values[design.n_design : fit_end]
     scale = float(np.sqrt(np.mean(values**2))) or 1.0
     n_dup = design.inverse.size - design.n_design
     bar = _progress(show_progress, _MAX_REFINE_ROUNDS + 1, "SPEX decoding", unit="round")
@@ -316,6 +328,15 @@ def _decode(design, values, max_degree, n_chase, show_progress):
         bar.update(bar.total - bar.n)  # converged early: the remaining rounds are not needed
         bar.close()
     terms = [tuple(int(i) for i in s[:d]) for s, d in zip(fit.supports, fit.degrees)]
+    r2_est = None
+    if design.n_holdout >= 20:
+        held = design.masks[fit_end:]
+        y_held = values[fit_end:]
+        pred = parity_features(held, fit.supports, fit.degrees) @ fit.coefs
+        var = np.var(y_held, axis=0)
+        r2_est = 1.0 - np.mean((y_held - pred) ** 2, axis=0) / np.where(var > 0, var, 1.0)
+    energy = np.einsum("ocpj,ocpj->o", big_u, big_u)
+    left = np.einsum("ocpj,ocpj->o", fit.residual_u, fit.residual_u)
     diag = {
         "mode": "sparse",
         "b": design.b,
@@ -330,5 +351,27 @@ def _decode(design, values, max_degree, n_chase, show_progress):
         "n_terms": len(terms),
         "refine_rounds": rounds,
         "decoder": "soft" if n_chase else "hard",
+        "n_holdout": design.n_holdout,
+        "r2_estimate": None
+        if r2_est is None
+        else (float(r2_est[0]) if n_out == 1 else r2_est.tolist()),
+        "residual_energy_fraction": float(np.max(left / np.where(energy > 0, energy, 1.0))),
     }
+    _warn_if_poor(diag, r2_est)
     return terms, fit.coefs, diag
+
+
+def _warn_if_poor(diag: dict, r2_est) -> None:
+    if r2_est is None or float(np.min(r2_est)) >= _R2_WARN:
+        return
+    import warnings
+
+    warnings.warn(
+        f"SPEX reconstructs the function poorly: estimated R² {float(np.min(r2_est)):.2f} on "
+        f"{diag['n_holdout']} held-out uniform masks ({diag['n_terms']} terms found, "
+        f"{diag['residual_energy_fraction']:.0%} of the bucket energy left unexplained). The "
+        "function may not be sparse at this budget: try a larger n_samples, a higher "
+        "max_degree, or grouping features (fewer, coarser features).",
+        SpexFitWarning,
+        stacklevel=4,
+    )

@@ -1,6 +1,7 @@
 """spex(): exact recovery, noise, brute force, budgets, determinism, errors."""
 
 import io
+import warnings
 from unittest import mock
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 
 from captum_spex import spex
 from captum_spex.engine.design import design_cost, minimum_budget, plan_design
+from captum_spex.engine.spex import SpexFitWarning
 from tests.planted import Planted, all_masks, brute_force_fourier, r2
 
 
@@ -196,3 +198,29 @@ def test_bad_value_functions():
         spex(lambda m: np.where(m.sum(1) == 0, np.nan, 1.0), 40, n_samples=5000)
     with pytest.raises(TypeError, match="numbers"):
         spex(lambda m: ["x"] * len(m), 40, n_samples=5000)
+
+
+def test_dense_function_warns_and_r2_estimate_is_honest():
+    n = 60
+    rng = np.random.default_rng(0)
+    w1, w2 = rng.normal(size=(n, 64)), rng.normal(size=64)
+
+    def f(masks):  # a random dense network: not sparse at this budget
+        return np.tanh(masks @ w1 * 0.7) @ w2
+
+    with pytest.warns(SpexFitWarning, match="larger n_samples"):
+        res = spex(f, n, n_samples=20000)
+    held = np.random.default_rng(9).integers(0, 2, (5000, n)).astype(bool)
+    true_r2 = res.r2(held, f(held))
+    assert true_r2 < 0.75
+    assert abs(res.diagnostics["r2_estimate"] - true_r2) <= 0.1
+
+
+def test_sparse_function_does_not_warn_and_estimates_r2():
+    f = Planted.random(200, 30, seed=11, snr_db=20.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SpexFitWarning)
+        res = spex(f, 200, n_samples=12000)
+    held = np.random.default_rng(3).integers(0, 2, (3000, 200)).astype(bool)
+    assert res.diagnostics["n_holdout"] > 0
+    assert abs(res.diagnostics["r2_estimate"] - r2(f(held), res.predict(held))) <= 0.05
