@@ -1,7 +1,7 @@
 """captum-spex: SPEX sparse Fourier interaction explanations as a Captum plugin."""
 
-from .engine import spex
+from .engine import SpexFitWarning, SpexQueryError, spex
 from .interactions import Interactions
 
-__all__ = ["spex", "Interactions"]
+__all__ = ["spex", "Interactions", "SpexFitWarning", "SpexQueryError"]
 __version__ = "0.1.0.dev0"

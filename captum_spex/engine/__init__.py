@@ -1,5 +1,5 @@
 """The model-agnostic sparse Fourier engine (no torch, no Captum)."""
 
-from .spex import spex
+from .spex import SpexFitWarning, SpexQueryError, spex
 
-__all__ = ["spex"]
+__all__ = ["spex", "SpexFitWarning", "SpexQueryError"]

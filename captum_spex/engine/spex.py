@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import numbers
+import os
 import time
-from collections.abc import Callable
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
 from ..interactions import Interactions
 from . import _kernels
+from ._common import SpexQueryError, ValueFunction, _check_int, _open_store, _progress, _query
 from .design import minimum_budget, plan_design
 from .peeling import Decoder, bucket_transform
 from .refine import parity_features, refit
 
-__all__ = ["spex", "SpexFitWarning"]
+__all__ = ["spex", "SpexFitWarning", "SpexQueryError"]
 
 
 class SpexFitWarning(UserWarning):
@@ -25,90 +25,17 @@ class SpexFitWarning(UserWarning):
 # below this estimated faithfulness, spex() warns
 _R2_WARN = 0.75
 
-ValueFunction = Callable[[np.ndarray], Any]
-
 _MAX_REFINE_ROUNDS = 4
 _CHASE_DEPTH = {"soft": 8, "hard": 0}
 
 
-def _check_int(value: Any, name: str, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"The '{name}' parameter of spex must be an int; got {value!r} "
-            f"of type {type(value).__name__} instead."
-        )
-    value = int(value)
-    if value < low or (high is not None and value > high):
-        rng = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"The '{name}' parameter of spex must be an int {rng}; got {value}.")
-    return value
-
-
-def _as_values(out: Any, n_masks: int, n_outputs: int | None) -> np.ndarray:
-    """Convert one value-function output to a float64 (N, O) array, with clear errors."""
-    if hasattr(out, "detach"):  # torch tensors, on any device
-        out = out.detach().cpu().numpy()
-    try:
-        arr = np.asarray(out, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"value_function must return numbers; got {type(out).__name__}") from exc
-    if arr.ndim == 0 or arr.ndim > 2 or arr.shape[0] != n_masks:
-        raise ValueError(
-            f"value_function must return shape ({n_masks},) or ({n_masks}, "
-            f"n_outputs) for {n_masks} masks; got shape {arr.shape}"
-        )
-    if arr.ndim == 1:
-        arr = arr[:, None]
-    if n_outputs is not None and arr.shape[1] != n_outputs:
-        raise ValueError(
-            f"value_function returned {arr.shape[1]} outputs per mask after "
-            f"returning {n_outputs} before"
-        )
-    bad = ~np.isfinite(arr).all(axis=1)
-    if bad.any():
-        rows = np.flatnonzero(bad)
-        raise ValueError(
-            f"value_function returned NaN or Inf for {rows.size} of {n_masks} "
-            f"masks in this batch (first rows: {rows[:5].tolist()})"
-        )
-    return arr
-
-
-def _query(
-    value_function: ValueFunction, masks: np.ndarray, batch_size: int, bar
-) -> tuple[np.ndarray, float]:
-    """Evaluate all masks in batches; returns the (N, O) values and the time spent in f."""
-    chunks = []
-    n_outputs = None
-    spent = 0.0
-    for s in range(0, masks.shape[0], batch_size):
-        batch = masks[s : s + batch_size]
-        t0 = time.perf_counter()
-        out = value_function(batch.copy())
-        spent += time.perf_counter() - t0
-        vals = _as_values(out, batch.shape[0], n_outputs)
-        n_outputs = vals.shape[1]
-        chunks.append(vals)
-        if bar is not None:
-            bar.update(batch.shape[0])
-    return np.concatenate(chunks, axis=0), spent
-
-
-def _progress(show: bool, total: int, desc: str, unit: str = "mask"):
-    if not show:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit=unit)
-
-
-def _exact(value_function, n, max_degree, batch_size, show_progress):
+def _exact(value_function, n, max_degree, batch_size, show_progress, store):
     """All 2^n masks: the exact transform, truncated to degree <= max_degree."""
     idx = np.arange(1 << n, dtype=np.int64)
     masks = ((idx[:, None] >> np.arange(n)) & 1).astype(bool)
     bar = _progress(show_progress, masks.shape[0], "SPEX queries")
     try:
-        values, spent = _query(value_function, masks, batch_size, bar)
+        values, spent, n_cached = _query(value_function, masks, batch_size, bar, store)
     finally:
         if bar is not None:
             bar.close()
@@ -131,6 +58,7 @@ def _exact(value_function, n, max_degree, batch_size, show_progress):
         "r2_estimate": 1.0 - truncated / total if total > 0 else 1.0,
         "decode_seconds": time.perf_counter() - t0,
         "value_seconds": spent,
+        "n_from_cache": n_cached,
         "n_terms": len(terms),
     }
     return terms, coefs[:, kept].T, masks.shape[0], diagnostics
@@ -147,6 +75,8 @@ def spex(
     decoder: Literal["soft", "hard"] = "soft",
     batch_size: int = 4096,
     feature_names: list[str] | None = None,
+    cache: str | os.PathLike[str] | None = None,
+    cache_key: str | None = None,
 ) -> Interactions:
     """Explain a set function by its sparse Fourier (Walsh-Hadamard) interactions with SPEX.
 
@@ -178,11 +108,34 @@ def spex(
         Masks per call of ``value_function``.
     feature_names : list of str, optional
         Names stored on the result.
+    cache : str or os.PathLike, optional
+        SQLite file of finished queries (see :class:`captum_spex.store.QueryStore`). Each
+        batch is committed as it finishes; a rerun with the same seed and arguments reads
+        them back and queries only the missing masks. ``None`` (default) keeps nothing.
+    cache_key : str, optional
+        Identity of the explained function inside ``cache``. Defaults to a fingerprint of
+        the value function's qualified name and ``n_features``: give distinct keys when one
+        cache serves different functions of the same name (e.g. one per explained input).
 
     Returns
     -------
     Interactions
-        The sparse Fourier coefficients; ``n_queries`` is the number of masks evaluated.
+        The sparse Fourier coefficients; ``n_queries`` is the number of masks the
+        explanation rests on (``diagnostics["n_from_cache"]`` of them read from ``cache``).
+        ``diagnostics["r2_estimate"]`` estimates the faithfulness on held-out uniform masks.
+
+    Raises
+    ------
+    ValueError, TypeError
+        On a bad argument (named in the message), before any query; on value-function
+        output of the wrong shape, or NaN/Inf values.
+    SpexQueryError
+        When the value function raises; it tells how many masks were done (and stored).
+
+    Warns
+    -----
+    SpexFitWarning
+        When the estimated R² is poor: the function may not be sparse at this budget.
 
     Examples
     --------
@@ -212,35 +165,57 @@ def spex(
     if feature_names is not None and len(feature_names) != n:
         raise ValueError(f"feature_names has {len(feature_names)} names for {n} features")
     max_degree = min(max_degree, n)
+    exact = n <= 30 and (1 << n) <= n_samples
+    if not exact:
+        minimum = minimum_budget(n, max_degree)
+        if n_samples < minimum:
+            raise ValueError(
+                f"The 'n_samples' parameter of spex must be at least {minimum} for "
+                f"n_features={n} and max_degree={max_degree} (the smallest SPEX design); got "
+                f"{n_samples}. Raise the budget, lower max_degree, or group features."
+            )
+    store = _open_store(cache, cache_key, value_function, n)
+    try:
+        if exact:
+            terms, coefs, n_queries, diag = _exact(
+                value_function, n, max_degree, batch_size, show_progress, store
+            )
+        else:
+            terms, coefs, n_queries, diag = _sparse(
+                value_function,
+                n,
+                n_samples,
+                max_degree,
+                seed,
+                show_progress,
+                decoder,
+                batch_size,
+                store,
+            )
+    finally:
+        if store is not None:
+            store.close()
+    return Interactions(
+        n,
+        terms,
+        coefs if coefs.shape[1] > 1 else coefs[:, 0],
+        n_queries=n_queries,
+        max_degree=max_degree,
+        feature_names=feature_names,
+        diagnostics=diag,
+    )
 
-    if n <= 30 and (1 << n) <= n_samples:
-        terms, coefs, n_queries, diag = _exact(
-            value_function, n, max_degree, batch_size, show_progress
-        )
-        return Interactions(
-            n,
-            terms,
-            coefs if coefs.shape[1] > 1 else coefs[:, 0],
-            n_queries=n_queries,
-            max_degree=max_degree,
-            feature_names=feature_names,
-            diagnostics=diag,
-        )
 
-    minimum = minimum_budget(n, max_degree)
-    if n_samples < minimum:
-        raise ValueError(
-            f"The 'n_samples' parameter of spex must be at least {minimum} for "
-            f"n_features={n} and max_degree={max_degree} (the smallest SPEX design); got "
-            f"{n_samples}. Raise the budget, lower max_degree, or group features."
-        )
-
+def _sparse(
+    value_function, n, n_samples, max_degree, seed, show_progress, decoder, batch_size, store
+):
+    """The sparse design: query, peel, refine."""
     rng = np.random.default_rng(seed)
     design = plan_design(n, n_samples, max_degree, rng)
     masks = design.masks
     bar = _progress(show_progress, masks.shape[0], "SPEX queries")
     try:
-        values, spent = _query(value_function, masks, batch_size, bar)
+        values, spent, n_cached = _query(value_function, masks, batch_size, bar, store)
     finally:
         if bar is not None:
             bar.close()
@@ -248,15 +223,8 @@ def spex(
     terms, coefs, diag = _decode(design, values, max_degree, _CHASE_DEPTH[decoder], show_progress)
     diag["decode_seconds"] = time.perf_counter() - t0
     diag["value_seconds"] = spent
-    return Interactions(
-        n,
-        terms,
-        coefs if coefs.shape[1] > 1 else coefs[:, 0],
-        n_queries=masks.shape[0],
-        max_degree=max_degree,
-        feature_names=feature_names,
-        diagnostics=diag,
-    )
+    diag["n_from_cache"] = n_cached
+    return terms, coefs, masks.shape[0], diag
 
 
 def _decode(design, values, max_degree, n_chase, show_progress):

@@ -1,0 +1,146 @@
+"""Crash-safe query store: fault injection, resume, concurrency, no pickle."""
+
+import multiprocessing as mp
+import sqlite3
+
+import numpy as np
+import pytest
+
+from captum_spex import SpexQueryError, spex
+from captum_spex.store import QueryStore, fingerprint
+from tests.planted import Planted
+
+
+class Flaky:
+    """A value function that raises once ``fail_after`` masks have been evaluated."""
+
+    def __init__(self, f, fail_after=None):
+        self.f = f
+        self.fail_after = fail_after
+        self.n_masks = 0
+
+    def __call__(self, masks):
+        if self.fail_after is not None and self.n_masks + len(masks) > self.fail_after:
+            raise RuntimeError("GPU fell over")
+        self.n_masks += len(masks)
+        return self.f.exact(masks)
+
+
+@pytest.mark.parametrize("n,budget", [(200, 12000), (11, 2048)])  # sparse and exact paths
+def test_crash_then_resume_makes_only_missing_calls(tmp_path, n, budget):
+    f = Planted.random(n, 20, max_degree=3, seed=1)
+    clean = spex(f.exact, n, n_samples=budget, max_degree=3, seed=2, batch_size=500)
+    total = clean.n_queries
+    cache = tmp_path / "q.sqlite"
+    first = Flaky(f, fail_after=1500)
+    with pytest.raises(SpexQueryError, match="after 1500 of") as err:
+        spex(
+            first,
+            n,
+            n_samples=budget,
+            max_degree=3,
+            seed=2,
+            batch_size=500,
+            cache=cache,
+            cache_key="planted",
+        )
+    assert err.value.n_done == 1500 == first.n_masks
+    assert isinstance(err.value.__cause__, RuntimeError)
+    second = Flaky(f)
+    res = spex(
+        second,
+        n,
+        n_samples=budget,
+        max_degree=3,
+        seed=2,
+        batch_size=500,
+        cache=cache,
+        cache_key="planted",
+    )
+    assert second.n_masks == total - 1500
+    assert res.diagnostics["n_from_cache"] == 1500
+    assert res == clean or (
+        res.terms == clean.terms and np.array_equal(res.coefficients, clean.coefficients)
+    )
+    # a third run is served entirely from the store
+    third = Flaky(f)
+    spex(
+        third,
+        n,
+        n_samples=budget,
+        max_degree=3,
+        seed=2,
+        batch_size=500,
+        cache=cache,
+        cache_key="planted",
+    )
+    assert third.n_masks == 0
+
+
+def test_values_are_numbers_not_pickles(tmp_path):
+    f = Planted.random(40, 5, seed=3)
+    cache = tmp_path / "q.sqlite"
+    spex(f.exact, 40, n_samples=3000, cache=str(cache), cache_key="k")
+    con = sqlite3.connect(cache)
+    types = {row[0] for row in con.execute("SELECT DISTINCT typeof(value) FROM queries")}
+    assert types == {"real"}
+    n_rows = con.execute("SELECT COUNT(*) FROM queries").fetchone()[0]
+    assert n_rows == 3000
+    con.close()
+
+
+def test_wrong_shapes_and_keys_are_named(tmp_path):
+    cache = tmp_path / "q.sqlite"
+    QueryStore(cache, "a", 5).close()
+    with pytest.raises(ValueError, match="5 features"):
+        QueryStore(cache, "a", 6)
+    with pytest.raises(TypeError, match="cache"):
+        spex(lambda m: np.zeros(len(m)), 40, n_samples=3000, cache=3)
+    with pytest.raises(TypeError, match="cache_key"):
+        spex(lambda m: np.zeros(len(m)), 40, n_samples=3000, cache=cache, cache_key=7)
+
+
+def test_nan_batch_is_not_stored_and_is_reported(tmp_path):
+    cache = tmp_path / "q.sqlite"
+
+    def f(masks):
+        out = masks[:, 0].astype(float)
+        out[masks.sum(1) == 0] = np.inf
+        return out
+
+    with pytest.raises(ValueError, match="NaN or Inf for 1 of"):
+        spex(f, 40, n_samples=3000, cache=cache, cache_key="k", batch_size=4096)
+    with QueryStore(cache, "k", 40) as store:
+        assert store.count() == 0
+
+
+def _reader(path, q):
+    with QueryStore(path, "k", 30) as store:
+        counts = [store.count() for _ in range(20)]
+    q.put(counts)
+
+
+def test_concurrent_readers_see_committed_batches(tmp_path):
+    cache = str(tmp_path / "q.sqlite")
+    f = Planted.random(30, 5, seed=4)
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    readers = [ctx.Process(target=_reader, args=(cache, q)) for _ in range(2)]
+    QueryStore(cache, "k", 30).close()
+    for r in readers:
+        r.start()
+    spex(f.exact, 30, n_samples=4000, cache=cache, cache_key="k", batch_size=200)
+    for r in readers:
+        r.join(60)
+        assert r.exitcode == 0
+    for _ in readers:
+        counts = q.get(timeout=10)
+        assert counts == sorted(counts)  # monotone: readers only ever see whole batches
+        assert all(c % 200 == 0 or c == 4000 for c in counts)
+
+
+def test_fingerprint_is_stable_and_sensitive():
+    a = fingerprint("m", np.arange(5.0), {"t": 1})
+    assert a == fingerprint("m", np.arange(5.0), {"t": 1})
+    assert a != fingerprint("m", np.arange(5.0), {"t": 2})
+    assert a != fingerprint("m", np.arange(5), {"t": 1})  # dtype matters
