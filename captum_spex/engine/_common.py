@@ -42,6 +42,8 @@ def _as_values(out: Any, n_masks: int, n_outputs: int | None) -> np.ndarray:
     """Convert one value-function output to a float64 (N, O) array, with clear errors."""
     if hasattr(out, "detach"):  # torch tensors, on any device
         out = out.detach().cpu().numpy()
+    if np.iscomplexobj(out):
+        raise TypeError("value_function must return real numbers; got complex values")
     try:
         arr = np.asarray(out, dtype=np.float64)
     except (TypeError, ValueError) as exc:

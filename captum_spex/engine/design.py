@@ -20,6 +20,8 @@ MIN_B = 3
 MAX_B = 20
 BASE_GROUPS = 3
 MAX_GROUPS = 5
+# masks are materialised as bool (N, n): budgets beyond this many mask bytes are capped
+MAX_MASK_BYTES = 1 << 29
 
 
 def design_cost(n_parity: int, b: int, n_groups: int) -> int:
@@ -82,7 +84,13 @@ def holdout_size(leftover: int, n_samples: int) -> int:
     return max(0, min(leftover, cap))
 
 
+def usable_budget(n_samples: int, n_features: int) -> int:
+    """The budget actually spent: ``n_samples`` capped at ``MAX_MASK_BYTES`` of bool masks."""
+    return min(n_samples, max(1, MAX_MASK_BYTES // max(n_features, 1)))
+
+
 def _plan(n_parity: int, n_samples: int, n_features: int) -> tuple[int, int, int]:
+    n_samples = usable_budget(n_samples, n_features)
     b = MIN_B
     while b < min(MAX_B, n_features) and design_cost(n_parity, b + 1, BASE_GROUPS) <= n_samples:
         b += 1
@@ -135,7 +143,7 @@ def plan_design(
     inverse = rank[inv.ravel()].reshape(n_groups, n_parity + 1, n_buckets)
     design_packed = flat[first[order]]
     n_design = design_packed.shape[0]
-    n_random = max(0, n_samples - n_design)
+    n_random = max(0, usable_budget(n_samples, n_features) - n_design)
     if n_random:
         rand = np.packbits(
             rng.integers(0, 2, size=(n_random, n_features), dtype=np.uint8).astype(bool), axis=1

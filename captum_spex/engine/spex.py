@@ -11,7 +11,7 @@ import numpy as np
 from ..interactions import Interactions
 from . import _kernels
 from ._common import SpexQueryError, ValueFunction, _check_int, _open_store, _progress, _query
-from .design import minimum_budget, plan_design
+from .design import minimum_budget, plan_design, usable_budget
 from .peeling import Decoder, bucket_transform
 from .refine import parity_features, refit
 
@@ -43,7 +43,7 @@ def _exact(value_function, n, max_degree, batch_size, show_progress, store):
     coefs = np.ascontiguousarray(values.T)
     _kernels.fwht(coefs)
     coefs /= 1 << n
-    degree = np.array([bin(int(i)).count("1") for i in idx])
+    degree = sum((idx >> r) & 1 for r in range(n))
     scale = float(np.abs(coefs).max()) if coefs.size else 0.0
     keep = (degree <= max_degree) & (np.abs(coefs).max(axis=0) > 1e-13 * max(scale, 1e-300))
     keep[0] = True
@@ -165,14 +165,16 @@ def spex(
     if feature_names is not None and len(feature_names) != n:
         raise ValueError(f"feature_names has {len(feature_names)} names for {n} features")
     max_degree = min(max_degree, n)
-    exact = n <= 30 and (1 << n) <= n_samples
+    exact = n <= 30 and (1 << n) <= usable_budget(n_samples, n)
     if not exact:
         minimum = minimum_budget(n, max_degree)
+        if n <= 30:
+            minimum = min(minimum, 1 << n)  # all 2^n masks: the exact transform
         if n_samples < minimum:
             raise ValueError(
                 f"The 'n_samples' parameter of spex must be at least {minimum} for "
-                f"n_features={n} and max_degree={max_degree} (the smallest SPEX design); got "
-                f"{n_samples}. Raise the budget, lower max_degree, or group features."
+                f"n_features={n} and max_degree={max_degree}; got {n_samples}. Raise the "
+                "budget, lower max_degree, or group features."
             )
     store = _open_store(cache, cache_key, value_function, n)
     try:
