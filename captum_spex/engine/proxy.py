@@ -21,19 +21,20 @@ with far fewer queries than the SPEX design needs.
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from ..interactions import Interactions
+from ._common import ValueFunction, _check_int, _open_store, _progress, _query
+from .design import usable_budget
 from .refine import parity_features
-from .spex import SpexFitWarning, _check_int, _exact, _progress, _query
+from .spex import SpexFitWarning, _exact
 
 __all__ = ["proxy_spex", "booster_fourier"]
-
-ValueFunction = Callable[[np.ndarray], Any]
 
 # below this many distinct masks there is nothing to split into train and validation
 _MIN_SAMPLES = 32
@@ -316,6 +317,8 @@ def proxy_spex(
     batch_size: int = 4096,
     feature_names: list[str] | None = None,
     n_terms: int | None = None,
+    cache: str | os.PathLike[str] | None = None,
+    cache_key: str | None = None,
 ) -> Interactions:
     """Explain a set function by the Fourier expansion of a boosted-tree proxy (ProxySPEX).
 
@@ -353,6 +356,11 @@ def proxy_spex(
         Number of non-constant terms kept for the refit (the largest by magnitude). By
         default it is chosen on the validation split among 4, 8, 16, ... up to
         ``min(n_train / 4, 512)``, together with the ridge penalty.
+    cache : str or os.PathLike, optional
+        SQLite file of finished queries, as in :func:`captum_spex.spex`: a rerun with the
+        same seed and arguments reads them back and queries only the missing masks.
+    cache_key : str, optional
+        Identity of the explained function inside ``cache`` (see :func:`captum_spex.spex`).
 
     Returns
     -------
@@ -394,32 +402,63 @@ def proxy_spex(
         raise ValueError(f"feature_names has {len(feature_names)} names for {n} features")
     max_degree = min(max_degree, n)
 
-    if n <= 30 and (1 << n) <= n_samples:
-        terms, coefs, n_queries, diag = _exact(
-            value_function, n, max_degree, batch_size, show_progress
+    if cache is not None and not isinstance(cache, (str, os.PathLike)):
+        raise TypeError(
+            f"The 'cache' parameter must be a path (str or os.PathLike); got "
+            f"{type(cache).__name__}."
         )
-        return Interactions(
-            n,
-            terms,
-            coefs if coefs.shape[1] > 1 else coefs[:, 0],
-            n_queries=n_queries,
-            max_degree=max_degree,
-            feature_names=feature_names,
-            diagnostics=diag,
-            method="proxy",
-        )
-    if n_samples < _MIN_SAMPLES:
+    max_degree = min(max_degree, n)
+    budget = usable_budget(n_samples, n)
+    exact = n <= 30 and (1 << n) <= budget
+    if not exact and budget < _MIN_SAMPLES:
         raise ValueError(
             f"The 'n_samples' parameter of spex must be at least {_MIN_SAMPLES} for "
             f"method='proxy' (train and validation splits); got {n_samples}."
         )
-    lgb = _import_lightgbm()  # before any (expensive) query
+    lgb = None if exact else _import_lightgbm()  # before any (expensive) query
+    store = _open_store(cache, cache_key, value_function, n)
+    try:
+        if exact:
+            terms, coefs, n_queries, diag = _exact(
+                value_function, n, max_degree, batch_size, show_progress, store
+            )
+        else:
+            terms, coefs, n_queries, diag = _proxy(
+                lgb,
+                value_function,
+                n,
+                budget,
+                max_degree,
+                seed,
+                show_progress,
+                batch_size,
+                n_terms,
+                store,
+            )
+    finally:
+        if store is not None:
+            store.close()
+    return Interactions(
+        n,
+        terms,
+        coefs if coefs.shape[1] > 1 else coefs[:, 0],
+        n_queries=n_queries,
+        max_degree=max_degree,
+        feature_names=feature_names,
+        diagnostics=diag,
+        method="proxy",
+    )
 
+
+def _proxy(
+    lgb, value_function, n, n_samples, max_degree, seed, show_progress, batch_size, n_terms, store
+):
+    """Uniform masks, boosted trees, their exact expansion, top terms refitted by ridge."""
     rng = np.random.default_rng(seed)
     masks = _uniform_masks(rng, n, n_samples)
     bar = _progress(show_progress, masks.shape[0], "ProxySPEX queries")
     try:
-        values, spent = _query(value_function, masks, batch_size, bar)
+        values, spent, n_cached = _query(value_function, masks, batch_size, bar, store)
     finally:
         if bar is not None:
             bar.close()
@@ -444,7 +483,7 @@ def proxy_spex(
         coef = coef * scale[o]
         coef[deg == 0] += center[o]
         expansions.append((sup, deg, coef))
-    supports, degrees, cand = _merge(expansions, n)
+    supports, degrees, cand = _merge(expansions)
 
     # rank the non-constant terms by their largest standardised magnitude
     rank = np.max(np.abs(cand) / scale[None, :], axis=1)
@@ -454,9 +493,9 @@ def proxy_spex(
     if degrees.size == 0 or degrees[0] != 0:  # the constant always leads the support
         supports = np.concatenate([np.full((1, supports.shape[1]), -1), supports])
         degrees = np.concatenate([[0], degrees])
-        cand = np.concatenate([center[None, :], cand])
     n_avail = degrees.size - 1
 
+    # choose (number of terms, ridge) on the validation split, then refit on every sample
     ks = _term_grid(n_avail, n_terms, tr.size)
     k_max = max(ks)
     x_par = parity_features(masks, supports[: k_max + 1], degrees[: k_max + 1])
@@ -490,7 +529,7 @@ def proxy_spex(
         "mode": "proxy",
         "fit_seconds": fit_seconds,
         "value_seconds": spent,
-        "n_queries": n_all,
+        "n_from_cache": n_cached,
         "n_train": int(tr.size),
         "n_validation": int(va.size),
         "n_trees": per_output([int(it) for _, _, it, _ in fitted]),
@@ -509,22 +548,13 @@ def proxy_spex(
             f"{va.size} held-out uniform masks ({k + 1} terms). Try a larger n_samples or a "
             "higher max_degree; SPEX may suit non-hierarchical interactions better.",
             SpexFitWarning,
-            stacklevel=2,
+            stacklevel=4,
         )
     terms = [tuple(int(i) for i in s[:d]) for s, d in zip(supports, degrees)]
-    return Interactions(
-        n,
-        terms,
-        coefs if n_out > 1 else coefs[:, 0],
-        n_queries=n_all,
-        max_degree=max_degree,
-        feature_names=feature_names,
-        diagnostics=diag,
-        method="proxy",
-    )
+    return terms, coefs, n_all, diag
 
 
-def _merge(expansions, n):
+def _merge(expansions):
     """Union of per-output supports: ``(K, w)`` supports, degrees, ``(K, O)`` coefficients."""
     width = max(max(s.shape[1] for s, _, _ in expansions), 1)
     n_out = len(expansions)
