@@ -1,7 +1,14 @@
 """captum-spex: SPEX sparse Fourier interaction explanations as a Captum plugin."""
 
+from .attr import SpexInteractions
 from .engine import SpexFitWarning, SpexQueryError, spex
 from .interactions import Interactions
 
-__all__ = ["spex", "Interactions", "SpexFitWarning", "SpexQueryError"]
+__all__ = [
+    "spex",
+    "Interactions",
+    "SpexInteractions",
+    "SpexFitWarning",
+    "SpexQueryError",
+]
 __version__ = "0.1.0.dev0"

@@ -50,7 +50,7 @@ def test_bad_n_features(bad):
 
 
 @SETTINGS
-@given(bad=st.one_of(BAD_INTS, st.integers(min_value=1, max_value=900)))
+@given(bad=st.one_of(BAD_INTS, st.integers(min_value=1, max_value=700)))
 def test_bad_or_too_small_n_samples(bad):
     _check(*_call(n_samples=bad), ["n_samples"])
 

@@ -15,7 +15,8 @@ from torch import Tensor
 
 from ..engine import SpexQueryError, spex
 from ..engine.bch import bch_code
-from ..engine.design import design_cost, holdout_size, minimum_budget, plan_design
+from ..engine.design import design_cost, holdout_size
+from ..engine.spex import check_budget, planned_queries, uses_exact
 from ..interactions import Interactions
 from ._compat import (
     BaselineType,
@@ -47,11 +48,6 @@ _NO_FUTURES = "SpexInteractions does not support forward functions that return F
 
 
 # ---------------------------------------------------------------------- budget helpers
-def _exact_is_used(n_features: int, n_samples: int) -> bool:
-    """Whether ``spex()`` takes its exact path (all ``2^n`` masks) for this budget."""
-    return n_features <= 30 and (1 << n_features) <= n_samples
-
-
 def _default_n_samples(n_features: int, max_degree: int) -> int:
     """The default budget: all ``2^n`` masks when that is cheaper than the sparse design.
 
@@ -60,19 +56,9 @@ def _default_n_samples(n_features: int, max_degree: int) -> int:
     """
     code = bch_code(n_features, min(max_degree, n_features))
     design = design_cost(code.n_parity, _DEFAULT_B, _DEFAULT_GROUPS)
-    if _exact_is_used(n_features, design):
+    if uses_exact(n_features, design):
         return 1 << n_features
     return design + holdout_size(design, design)
-
-
-def _planned_queries(n_features: int, n_samples: int, max_degree: int, seed: int) -> int:
-    """The exact number of masks ``spex()`` will query, by replaying its query plan."""
-    if _exact_is_used(n_features, n_samples):
-        return 1 << n_features
-    design = plan_design(
-        n_features, n_samples, min(max_degree, n_features), np.random.default_rng(seed)
-    )
-    return int(design.masks.shape[0])
 
 
 # ---------------------------------------------------------------------- validation
@@ -630,7 +616,7 @@ class SpexInteractions(PerturbationAttribution):
                     budgets = budgets[:1]  # the masks are shared: the same features
             if show_progress:
                 total = n_initial + sum(
-                    math.ceil(_planned_queries(g.n_features, b, max_degree, seed) / ppe)
+                    math.ceil(planned_queries(g.n_features, b, max_degree, seed) / ppe)
                     for g, b in zip(games, budgets)
                 )
                 bar = progress(desc=f"{self.get_name()} attribution", total=total)
@@ -731,17 +717,7 @@ class SpexInteractions(PerturbationAttribution):
             )
         if n_samples is None:
             return _default_n_samples(n_features, max_degree)
-        degree = min(max_degree, n_features)
-        if not _exact_is_used(n_features, n_samples):
-            minimum = minimum_budget(n_features, degree)
-            if n_samples < minimum:
-                raise ValueError(
-                    f"The 'n_samples' parameter of SpexInteractions.{method} must be at least "
-                    f"{minimum} for {n_features} features and max_degree={degree} (the "
-                    f"smallest SPEX design; {1 << n_features if n_features <= 30 else 'more'} "
-                    f"masks give the exact transform); got {n_samples}. Raise n_samples, lower "
-                    "max_degree, or group features with feature_mask."
-                )
+        check_budget(n_features, n_samples, max_degree, caller=f"SpexInteractions.{method}")
         return n_samples
 
     def _run_game(

@@ -15,7 +15,14 @@ from .design import minimum_budget, plan_design, usable_budget
 from .peeling import Decoder, bucket_transform
 from .refine import parity_features, refit
 
-__all__ = ["spex", "SpexFitWarning", "SpexQueryError"]
+__all__ = [
+    "spex",
+    "SpexFitWarning",
+    "SpexQueryError",
+    "check_budget",
+    "planned_queries",
+    "uses_exact",
+]
 
 
 class SpexFitWarning(UserWarning):
@@ -27,6 +34,39 @@ _R2_WARN = 0.75
 
 _MAX_REFINE_ROUNDS = 4
 _CHASE_DEPTH = {"soft": 8, "hard": 0}
+
+
+def uses_exact(n_features: int, n_samples: int) -> bool:
+    """Whether ``spex()`` evaluates all ``2^n`` masks (the exact transform) at this budget."""
+    return n_features <= 30 and (1 << n_features) <= usable_budget(n_samples, n_features)
+
+
+def check_budget(n_features: int, n_samples: int, max_degree: int, caller: str = "spex") -> None:
+    """Raise ``ValueError`` naming the minimum when ``n_samples`` cannot run (before any
+    query)."""
+    max_degree = min(max_degree, n_features)
+    if uses_exact(n_features, n_samples):
+        return
+    minimum = minimum_budget(n_features, max_degree)
+    if n_features <= 30:
+        minimum = min(minimum, 1 << n_features)  # all 2^n masks: the exact transform
+    if n_samples < minimum:
+        raise ValueError(
+            f"The 'n_samples' parameter of {caller} must be at least {minimum} for "
+            f"n_features={n_features} and max_degree={max_degree}; got {n_samples}. Raise the "
+            "budget, lower max_degree, or group features."
+        )
+
+
+def planned_queries(n_features: int, n_samples: int, max_degree: int, seed: int) -> int:
+    """The number of masks ``spex()`` will evaluate with these arguments (for progress
+    bars of callers that count their own model calls)."""
+    if uses_exact(n_features, n_samples):
+        return 1 << n_features
+    design = plan_design(
+        n_features, n_samples, min(max_degree, n_features), np.random.default_rng(seed)
+    )
+    return int(design.masks.shape[0])
 
 
 def _exact(value_function, n, max_degree, batch_size, show_progress, store):
@@ -165,17 +205,8 @@ def spex(
     if feature_names is not None and len(feature_names) != n:
         raise ValueError(f"feature_names has {len(feature_names)} names for {n} features")
     max_degree = min(max_degree, n)
-    exact = n <= 30 and (1 << n) <= usable_budget(n_samples, n)
-    if not exact:
-        minimum = minimum_budget(n, max_degree)
-        if n <= 30:
-            minimum = min(minimum, 1 << n)  # all 2^n masks: the exact transform
-        if n_samples < minimum:
-            raise ValueError(
-                f"The 'n_samples' parameter of spex must be at least {minimum} for "
-                f"n_features={n} and max_degree={max_degree}; got {n_samples}. Raise the "
-                "budget, lower max_degree, or group features."
-            )
+    check_budget(n, n_samples, max_degree)
+    exact = uses_exact(n, n_samples)
     store = _open_store(cache, cache_key, value_function, n)
     try:
         if exact:

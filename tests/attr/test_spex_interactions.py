@@ -16,7 +16,8 @@ from torch import nn
 
 from captum_spex import Interactions
 from captum_spex.attr import SpexInteractions
-from captum_spex.attr.spex_interactions import _default_n_samples, _planned_queries
+from captum_spex.attr.spex_interactions import _default_n_samples
+from captum_spex.engine.spex import planned_queries
 
 TOL = 1e-4
 
@@ -110,7 +111,7 @@ def test_default_budget_is_exact_for_small_n_and_sparse_for_large_n():
     assert _default_n_samples(10, 5) == 1 << 10
     big = _default_n_samples(40, 2)
     assert big < 1 << 40
-    assert _planned_queries(40, big, 2, 0) <= big
+    assert planned_queries(40, big, 2, 0) <= big
     assert _default_n_samples(40, 5) > big  # more delays for a higher degree
 
 
