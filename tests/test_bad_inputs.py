@@ -135,3 +135,124 @@ def test_counts_were_exercised():
     # the suite above ran (this reports how many bad inputs were tried)
     print(f"bad spex() inputs tried: {COUNTS['spex']}")
     assert COUNTS["spex"] >= 500
+
+
+# ------------------------------------------------------------------ SpexInteractions
+torch = __import__("torch")
+from captum_spex import SpexInteractions  # noqa: E402
+
+COUNTS["attribute"] = 0
+
+
+class _Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(6, 2)
+
+    def forward(self, x):
+        return self.lin(x.float())
+
+
+_NET = _Net().eval()
+_X = torch.rand(2, 6)
+
+
+def _attr_call(method="attribute", **kwargs):
+    args = {"inputs": _X, "target": 0, "n_samples": 64}
+    args.update(kwargs)
+    explainer = SpexInteractions(args.pop("forward_func", _NET))
+    try:
+        getattr(explainer, method)(**args)
+    except (ValueError, TypeError) as exc:
+        COUNTS["attribute"] += 1
+        return type(exc), str(exc)
+    raise AssertionError(f"no error for {kwargs}")
+
+
+BAD_TENSORS = st.one_of(
+    st.none(),
+    st.integers(),
+    st.text(max_size=3),
+    st.lists(st.floats(allow_nan=False), max_size=3),
+    st.just(()),
+    st.just(np.zeros((2, 6))),
+)
+
+
+@SETTINGS
+@given(bad=BAD_TENSORS, method=st.sampled_from(["attribute", "attribute_interactions"]))
+def test_attribute_bad_inputs(bad, method):
+    _check(*_attr_call(method, inputs=bad), ["inputs"])
+
+
+@SETTINGS
+@given(
+    shape=st.sampled_from([(2, 5), (2, 7), (3, 6), (2, 6, 1), (5,)]),
+    method=st.sampled_from(["attribute", "attribute_interactions"]),
+)
+def test_attribute_feature_mask_of_wrong_shape(shape, method):
+    mask = torch.zeros(shape, dtype=torch.long)
+    _check(*_attr_call(method, feature_mask=mask), ["feature_mask"])
+
+
+@SETTINGS
+@given(
+    bad=st.one_of(
+        st.floats(allow_nan=True),
+        st.text(max_size=2),
+        st.just(torch.zeros(1, 6, dtype=torch.float32)),
+    )
+)
+def test_attribute_feature_mask_of_wrong_type(bad):
+    _check(*_attr_call(feature_mask=bad), ["feature_mask"])
+
+
+@SETTINGS
+@given(
+    bad=st.one_of(
+        st.integers(min_value=2, max_value=10**6),
+        st.integers(max_value=-3),
+        st.text(min_size=1, max_size=2),
+        st.floats(allow_nan=True),
+        st.lists(st.integers(0, 1), min_size=3, max_size=4),
+    )
+)
+def test_attribute_bad_target(bad):
+    _check(*_attr_call(target=bad), ["target"])
+
+
+@SETTINGS
+@given(
+    name=st.sampled_from(["n_samples", "max_degree", "perturbations_per_eval", "seed"]),
+    bad=st.one_of(st.integers(max_value=-1), st.floats(), st.text(max_size=2), st.just(True)),
+)
+def test_attribute_bad_numbers(name, bad):
+    _check(*_attr_call(**{name: bad}), [name])
+
+
+@SETTINGS
+@given(
+    bad=st.one_of(
+        st.text(max_size=2),
+        st.just(torch.zeros(3, 6)),
+        st.just((0.0, 1.0)),
+        st.lists(st.integers(), min_size=1, max_size=2),
+    )
+)
+def test_attribute_bad_baselines(bad):
+    _check(*_attr_call(baselines=bad), ["baselines"])
+
+
+def test_attribute_forward_of_wrong_length_is_named():
+    def forward(x):
+        return torch.zeros(x.shape[0] + 1)
+
+    _check(
+        *_attr_call(forward_func=forward, target=None, inputs=torch.rand(2, 6)),
+        ["forward", "output", "shape"],
+    )
+
+
+def test_attribute_counts_were_exercised():
+    print(f"bad SpexInteractions inputs tried: {COUNTS['attribute']}")
+    assert COUNTS["attribute"] >= 500

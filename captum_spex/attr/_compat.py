@@ -16,6 +16,7 @@ from captum._utils.common import (
     _format_output,
     _is_mask_valid,
     _run_forward,
+    _select_targets,
 )
 from captum._utils.progress import NullProgress, progress
 from captum._utils.typing import BaselineType, TargetType, TensorOrTupleOfTensorsGeneric
@@ -35,6 +36,7 @@ __all__ = [
     "_format_output",
     "_is_mask_valid",
     "_run_forward",
+    "_select_targets",
     "_tensorize_baseline",
     "log_usage",
     "progress",

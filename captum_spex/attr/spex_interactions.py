@@ -31,6 +31,7 @@ from ._compat import (
     _format_output,
     _is_mask_valid,
     _run_forward,
+    _select_targets,
     _tensorize_baseline,
     log_usage,
     progress,
@@ -167,6 +168,14 @@ def _check_feature_mask(
     return tuple(out)
 
 
+def _index(value: numbers.Integral, where: str) -> int:
+    """An int that fits a torch index (int64)."""
+    value = int(value)
+    if not -(1 << 63) <= value < (1 << 63):
+        raise ValueError(f"{where}: index {value} does not fit in int64.")
+    return value
+
+
 def _check_target(target: Any, batch: int, method: str) -> Any:
     """Validate Captum's target forms; NumPy integers become Python ints."""
     where = f"The 'target' parameter of SpexInteractions.{method}"
@@ -175,11 +184,11 @@ def _check_target(target: Any, batch: int, method: str) -> Any:
     if isinstance(target, bool):
         raise TypeError(f"{where} must be an int, a tuple, a Tensor or a list; got a bool.")
     if isinstance(target, numbers.Integral):
-        return int(target)
+        return _index(target, where)
     if isinstance(target, tuple):
         if not all(isinstance(t, numbers.Integral) and not isinstance(t, bool) for t in target):
             raise TypeError(f"{where}: a tuple target must hold ints; got {target!r}.")
-        return tuple(int(t) for t in target)
+        return tuple(_index(t, where) for t in target)
     if isinstance(target, Tensor):
         if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
             raise TypeError(f"{where} must hold integer indices; got dtype {target.dtype}.")
@@ -196,7 +205,7 @@ def _check_target(target: Any, batch: int, method: str) -> Any:
                 f"{len(target)}."
             )
         if all(isinstance(t, numbers.Integral) and not isinstance(t, bool) for t in target):
-            return [int(t) for t in target]
+            return [_index(t, where) for t in target]
         if all(isinstance(t, tuple) for t in target):
             return [tuple(int(i) for i in t) for t in target]
         raise TypeError(f"{where}: a list target must hold only ints or only tuples.")
@@ -276,11 +285,32 @@ class _ValueFunction:
                 target = _expand_target(target, k)
                 if args is not None:
                     args = _expand_additional_forward_args(args, k)
-            out = _run_forward(self.forward_func, tuple(perturbed), target, args)
+            out = _forward_select(self.forward_func, tuple(perturbed), target, args)
             self.n_forwards += 1
             self.bar.update()
             values.append(_as_values(out, k, self.ppe))
         return torch.cat(values).cpu().numpy()
+
+
+def _forward_select(
+    forward_func: Any,
+    inputs: tuple[Tensor, ...],
+    target: Any,
+    args: Any,
+    method: str = "attribute",
+) -> Any:
+    """Run the forward, then select ``target`` as Captum does, naming a target that does
+    not index the output (Captum would raise an IndexError or AssertionError)."""
+    out = _run_forward(forward_func, inputs, None, args)
+    if target is None or not isinstance(out, Tensor):
+        return out
+    try:
+        return _select_targets(out, target)
+    except (IndexError, AssertionError, RuntimeError) as exc:
+        raise ValueError(
+            f"The 'target' parameter of SpexInteractions.{method} ({target!r}) does not index "
+            f"the forward's output of shape {tuple(out.shape)}: {exc}"
+        ) from exc
 
 
 def _as_values(out: Any, k: int, ppe: int) -> Tensor:
@@ -641,7 +671,7 @@ class SpexInteractions(PerturbationAttribution):
         method: str,
     ) -> bool:
         """One forward on the unperturbed batch: one scalar per batch, or per example?"""
-        out = _run_forward(self.forward_func, inputs, target, args)
+        out = _forward_select(self.forward_func, inputs, target, args, method)
         if isinstance(out, torch.futures.Future):
             raise TypeError(_NO_FUTURES)
         numel = 1 if isinstance(out, numbers.Real) else getattr(out, "numel", lambda: -1)()
