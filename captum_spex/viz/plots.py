@@ -1,0 +1,334 @@
+"""Interaction plots Captum lacks: a pairwise heatmap and a top-k interactions bar chart.
+
+Both follow Captum's plot conventions: matplotlib is imported lazily, they return
+``(fig, ax)``, and call ``plt.show()`` (returning None) only with ``show=True``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from captum_spex.indices import ORDERED_INDICES
+from captum_spex.viz._common import (
+    NEGATIVE,
+    POSITIVE,
+    check_int,
+    check_interactions,
+    display_names,
+    diverging_cmap,
+    finish,
+    index_title,
+    per_feature,
+    ranked_terms,
+    require_pyplot,
+    resolve_output,
+    term_label,
+)
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from captum_spex.indices import IndexName
+    from captum_spex.interactions import Interactions
+
+__all__ = ["pairwise_matrix", "plot_interaction_heatmap", "plot_top_interactions"]
+
+
+def pairwise_matrix(
+    interactions: Interactions,
+    m: int = 10,
+    *,
+    index: IndexName = "fsii",
+    output: int | None = None,
+    rank_by: str = "shapley",
+    features: Sequence[int] | None = None,
+) -> tuple[list[int], np.ndarray]:
+    """The order-2 values among the top-``m`` features, as a symmetric matrix.
+
+    Parameters
+    ----------
+    interactions : Interactions
+        The explanation (``n_features >= 2``).
+    m : int, default 10
+        Number of features kept: the ``m`` largest by ``|rank_by|`` value.
+    index : str, default "fsii"
+        Any index name of ``Interactions.index``. Ordered indices ("fsii", "stii",
+        "k-sii", "fbii") are taken at order 2: their pair values and main effects then
+        form the best order-2 summary. "mobius" gives the pure pairwise Möbius terms.
+    output : int, optional
+        Output shown for a multi-output explanation (default 0, the total).
+    rank_by : {"shapley", "banzhaf"}, default "shapley"
+        Per-feature value that picks the features.
+    features : sequence of int, optional
+        Explicit feature ids (in this order) instead of the top-``m``.
+
+    Returns
+    -------
+    features : list of int
+        The feature ids of the rows and columns.
+    matrix : numpy.ndarray
+        ``(m, m)`` float64: ``matrix[a, b]`` is the value of the pair
+        ``{features[a], features[b]}``; the diagonal holds the order-1 values.
+
+    Examples
+    --------
+    >>> from captum_spex import Interactions
+    >>> # f(m) = 2 * amazon * river + is, on kept-masks m (Möbius: {(1,): 1, (0, 2): 2})
+    >>> inter = Interactions(3, [(), (0,), (1,), (2,), (0, 2)], [1.0, -0.5, -0.5, -0.5, 0.5],
+    ...                      feature_names=["amazon", "is", "river"])
+    >>> feats, mat = pairwise_matrix(inter, m=3, index="mobius")
+    >>> feats, mat.tolist()
+    ([0, 1, 2], [[0.0, 0.0, 2.0], [0.0, 1.0, 0.0], [2.0, 0.0, 0.0]])
+    """
+    interactions = check_interactions(interactions)
+    n = interactions.n_features
+    if n < 2:
+        raise ValueError("A pairwise view needs n_features >= 2. Got n_features=1.")
+    column = resolve_output(interactions, output)
+    if features is None:
+        m = check_int(m, "m", 2)
+        score = np.abs(per_feature(interactions, rank_by, column))
+        feats = [int(i) for i in np.argsort(-score, kind="stable")[: min(m, n)]]
+    else:
+        feats = [int(i) for i in features]
+        if len(feats) < 1 or len(set(feats)) != len(feats) or not all(0 <= i < n for i in feats):
+            raise ValueError(
+                f"The 'features' parameter must hold distinct feature ids in [0, {n - 1}]."
+            )
+    order = 2 if index in ORDERED_INDICES else None
+    res = interactions.index_arrays(index, order)
+    values = res.values if res.values.ndim == 1 else res.values[:, column]
+    position = np.full(n + 1, -1, dtype=np.int64)  # index n absorbs the -1 padding
+    position[feats] = np.arange(len(feats))
+    matrix = np.zeros((len(feats), len(feats)))
+    for degree in (1, 2):
+        rows = np.flatnonzero(res.degrees == degree)
+        a = position[res.indices[rows, 0]]
+        b = position[res.indices[rows, degree - 1]]
+        keep = (a >= 0) & (b >= 0)
+        matrix[a[keep], b[keep]] = values[rows[keep]]
+        matrix[b[keep], a[keep]] = values[rows[keep]]
+    return feats, matrix
+
+
+def plot_interaction_heatmap(
+    interactions: Interactions,
+    m: int = 10,
+    *,
+    index: IndexName = "fsii",
+    output: int | None = None,
+    rank_by: str = "shapley",
+    features: Sequence[int] | None = None,
+    diagonal: bool = False,
+    annotate: bool | None = None,
+    feature_names: Sequence[str] | None = None,
+    ax: Axes | None = None,
+    show: bool = False,
+) -> tuple[Figure, Axes] | None:
+    """Heatmap of the pairwise interactions among the top-``m`` features.
+
+    Rows and columns are the ``m`` features with the largest ``|Shapley|`` value (see
+    :func:`pairwise_matrix`), labelled with the feature names. The colormap is diverging
+    and symmetric about 0 (negative red, positive blue, as Captum's ``plot_seq_attr``).
+
+    Parameters
+    ----------
+    interactions : Interactions
+        The explanation (``n_features >= 2``).
+    m : int, default 10
+        Number of features shown.
+    index : str, default "fsii"
+        See :func:`pairwise_matrix`.
+    output : int, optional
+        Output shown for a multi-output explanation (default 0).
+    rank_by : {"shapley", "banzhaf"}, default "shapley"
+        Per-feature value that picks the features.
+    features : sequence of int, optional
+        Explicit feature ids instead of the top-``m``.
+    diagonal : bool, default False
+        Show the order-1 values on the diagonal. When False the diagonal is blank and the
+        colour scale covers the pairs only, so strong main effects do not wash them out.
+    annotate : bool, optional
+        Write each value in its cell; default when at most 12 features are shown.
+    feature_names : sequence of str, optional
+        Labels; default ``interactions.feature_names`` (else the feature ids).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure is made when None.
+    show : bool, default False
+        Call ``plt.show()`` and return None (Captum's convention).
+
+    Returns
+    -------
+    (matplotlib.figure.Figure, matplotlib.axes.Axes) or None
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from captum_spex import Interactions
+    >>> # f(m) = 2 * amazon * river + is, on kept-masks m (Möbius: {(1,): 1, (0, 2): 2})
+    >>> inter = Interactions(3, [(), (0,), (1,), (2,), (0, 2)], [1.0, -0.5, -0.5, -0.5, 0.5],
+    ...                      feature_names=["amazon", "is", "river"])
+    >>> fig, ax = plot_interaction_heatmap(inter, m=3, index="mobius")
+    >>> [t.get_text() for t in ax.get_xticklabels()]
+    ['amazon', 'is', 'river']
+    >>> matplotlib.pyplot.close(fig)
+    """
+    plt = require_pyplot()
+    feats, matrix = pairwise_matrix(
+        interactions, m, index=index, output=output, rank_by=rank_by, features=features
+    )
+    names = display_names(interactions, feature_names)
+    labels = [names[i] for i in feats]
+    size = len(feats)
+    shown = matrix.copy()
+    if not diagonal:
+        np.fill_diagonal(shown, np.nan)
+    finite = np.abs(shown[np.isfinite(shown)])
+    vmax = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+    axes_given = ax is not None
+    if ax is None:
+        side = min(max(4.8, 0.55 * size + 2.5), 14.0)
+        fig, ax = plt.subplots(figsize=(side + 1.2, side))
+    else:
+        fig = ax.figure
+    cmap = diverging_cmap().with_extremes(bad="#eeeeee")
+    im = ax.imshow(np.ma.masked_invalid(shown), cmap=cmap, vmin=-vmax, vmax=vmax)
+    labels = [s if len(s) <= 24 else s[:23] + "…" for s in labels]
+    ax.set_xticks(np.arange(size), labels=labels)
+    ax.set_yticks(np.arange(size), labels=labels)
+    ax.tick_params(top=True, bottom=False, labeltop=True, labelbottom=False)
+    plt.setp(ax.get_xticklabels(), rotation=40, ha="left", rotation_mode="anchor")
+    ax.grid(False)
+    title = index_title(index, 2 if index in ORDERED_INDICES else None)
+    cbar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    cbar.ax.set_ylabel(f"{title} pair value", rotation=-90, va="bottom")
+    if annotate is None:
+        annotate = size <= 12
+    if annotate:
+        for a in range(size):
+            for b in range(size):
+                if np.isfinite(shown[a, b]) and abs(shown[a, b]) > 1e-3 * vmax:
+                    strong = abs(shown[a, b]) > 0.6 * vmax
+                    ax.text(
+                        b,
+                        a,
+                        f"{shown[a, b]:.2g}",
+                        ha="center",
+                        va="center",
+                        fontsize=8,
+                        color="white" if strong else "black",
+                    )
+    ax.set_title(f"Pairwise {title} among the top {size} features", pad=12)
+    fig.set_facecolor("white")
+    if not axes_given:
+        fig.tight_layout()
+    return finish(fig, ax, show)
+
+
+def plot_top_interactions(
+    interactions: Interactions,
+    k: int = 10,
+    *,
+    index: IndexName = "mobius",
+    order: int | None = None,
+    output: int | None = None,
+    min_order: int = 1,
+    feature_names: Sequence[str] | None = None,
+    sep: str = " × ",
+    ax: Axes | None = None,
+    show: bool = False,
+) -> tuple[Figure, Axes] | None:
+    """Horizontal bar chart of the ``k`` largest-magnitude interactions, largest on top.
+
+    Each bar is labelled with its features' names (``"amazon × river"``) and its value;
+    positive bars are blue and negative bars red, as in Captum's ``plot_seq_attr``.
+
+    Parameters
+    ----------
+    interactions : Interactions
+        The explanation.
+    k : int, default 10
+        Number of terms shown.
+    index : str, default "mobius"
+        Any index name of ``Interactions.index``.
+    order : int, optional
+        The index order, see ``Interactions.index``.
+    output : int, optional
+        Output shown for a multi-output explanation (default 0).
+    min_order : int, default 1
+        Smallest term size shown; 2 shows only genuine interactions.
+    feature_names : sequence of str, optional
+        Labels; default ``interactions.feature_names`` (else the feature ids).
+    sep : str, default " × "
+        Separator between the names of a term.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure is made when None.
+    show : bool, default False
+        Call ``plt.show()`` and return None (Captum's convention).
+
+    Returns
+    -------
+    (matplotlib.figure.Figure, matplotlib.axes.Axes) or None
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from captum_spex import Interactions
+    >>> # f(m) = 2 * amazon * river + is, on kept-masks m (Möbius: {(1,): 1, (0, 2): 2})
+    >>> inter = Interactions(3, [(), (0,), (1,), (2,), (0, 2)], [1.0, -0.5, -0.5, -0.5, 0.5],
+    ...                      feature_names=["amazon", "is", "river"])
+    >>> fig, ax = plot_top_interactions(inter, k=2)
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['amazon × river', 'is']
+    >>> matplotlib.pyplot.close(fig)
+    """
+    plt = require_pyplot()
+    interactions = check_interactions(interactions)
+    top = ranked_terms(interactions, k, index, order, output, min_order)
+    names = display_names(interactions, feature_names)
+    labels = [term_label(term, names, sep) for term, _ in top]
+    values = np.array([v for _, v in top], dtype=np.float64)
+    axes_given = ax is not None
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(8.0, max(2.4, 0.42 * len(top) + 1.3)))
+    else:
+        fig = ax.figure
+    ypos = np.arange(len(top))
+    ax.barh(ypos, values, color=[POSITIVE if v >= 0 else NEGATIVE for v in values], height=0.7)
+    ax.set_yticks(ypos, labels=labels)
+    ax.invert_yaxis()
+    ax.axvline(0.0, color="#444444", linewidth=0.8)
+    span = float(np.abs(values).max()) if len(values) else 1.0
+    span = span if span > 0 else 1.0
+    for y, v in zip(ypos, values, strict=True):
+        ax.text(
+            v + (0.02 * span if v >= 0 else -0.02 * span),
+            y,
+            f"{v:+.3g}",
+            va="center",
+            ha="left" if v >= 0 else "right",
+            fontsize=8,
+        )
+    low = min(0.0, float(values.min()) if len(values) else 0.0)
+    high = max(0.0, float(values.max()) if len(values) else 0.0)
+    pad = 0.18 * span
+    ax.set_xlim(low - (pad if low < 0 else 0.05 * span), high + (pad if high > 0 else 0.05 * span))
+    resolved = order
+    if resolved is None and index in ORDERED_INDICES:
+        resolved = min(max(interactions.max_degree, 1), interactions.n_features)
+    title = index_title(index, resolved)
+    ax.set_xlabel(f"{title} value")
+    what = "interactions" if min_order >= 2 else "terms"
+    ax.set_title(f"Top {len(top)} {what} by |{title}|")
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    fig.set_facecolor("white")
+    if not axes_given:
+        fig.tight_layout()
+    return finish(fig, ax, show)
