@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -13,11 +15,14 @@ import torch
 from captum.attr import PerturbationAttribution
 from torch import Tensor
 
+from ..distributed import ModelFactory
 from ..engine import SpexQueryError, spex
+from ..engine._common import _check_executor
 from ..engine.bch import bch_code
 from ..engine.design import design_cost, holdout_size
 from ..engine.spex import check_budget, planned_queries, uses_exact
 from ..interactions import Interactions
+from ..store import fingerprint
 from ._compat import (
     BaselineType,
     NullProgress,
@@ -255,6 +260,23 @@ def _attr_dtype(inp: Tensor) -> torch.dtype:
     return torch.float32
 
 
+def _model_identity(forward_func: Any) -> Any:
+    """What identifies a forward for the query store: a ModelFactory's key, a module's class
+    and parameters, or a function's qualified name."""
+    if isinstance(forward_func, ModelFactory):
+        return forward_func.key
+    if isinstance(forward_func, torch.nn.Module):
+        state = forward_func.state_dict()
+        return [type(forward_func).__qualname__, sorted(state), list(state.values())]
+    module = getattr(forward_func, "__module__", "")
+    return f"{module}.{getattr(forward_func, '__qualname__', type(forward_func).__qualname__)}"
+
+
+def _args_identity(game: _Game) -> Any:
+    args = game.additional_forward_args
+    return [] if args is None else [a if isinstance(a, Tensor) else repr(a) for a in args]
+
+
 class _ValueFunction:
     """The value function handed to ``spex()``: masks -> forward outputs, ppe masks a call."""
 
@@ -287,7 +309,8 @@ class _ValueFunction:
                     args = _expand_additional_forward_args(args, k)
             out = _forward_select(self.forward_func, tuple(perturbed), target, args)
             self.n_forwards += 1
-            self.bar.update()
+            if self.bar is not None:
+                self.bar.update()
             values.append(_as_values(out, k, self.ppe))
         return torch.cat(values).cpu().numpy()
 
@@ -411,6 +434,10 @@ class SpexInteractions(PerturbationAttribution):
         show_progress: bool = False,
         seed: int = 0,
         attribution: Literal["shapley", "banzhaf"] = "shapley",
+        *,
+        cache: str | os.PathLike[str] | None = None,
+        executor: Executor | None = None,
+        max_retries: int = 2,
     ) -> TensorOrTupleOfTensorsGeneric:
         r"""First-order attributions (Shapley or Banzhaf values) from the SPEX transform.
 
@@ -458,6 +485,8 @@ class SpexInteractions(PerturbationAttribution):
         attribution : {"shapley", "banzhaf"}, default "shapley"
             The first-order index returned: Shapley values (they sum to ``f(x) -
             f(baseline)``) or Banzhaf values (the average removal effect over all contexts).
+        cache, executor, max_retries
+            Crash-safe query store and scale-out; see :meth:`attribute_interactions`.
 
         Returns
         -------
@@ -506,6 +535,7 @@ class SpexInteractions(PerturbationAttribution):
             perturbations_per_eval,
             show_progress,
             seed,
+            {"cache": cache, "executor": executor, "max_retries": max_retries},
         )
         per_input: list[list[Tensor]] = [[] for _ in games[0].inputs]
         for game, inter in zip(games, results):
@@ -529,6 +559,10 @@ class SpexInteractions(PerturbationAttribution):
         perturbations_per_eval: int = 1,
         show_progress: bool = False,
         seed: int = 0,
+        *,
+        cache: str | os.PathLike[str] | None = None,
+        executor: Executor | None = None,
+        max_retries: int = 2,
     ) -> Interactions | list[Interactions]:
         r"""The sparse Fourier interactions of the feature groups, as ``Interactions``.
 
@@ -558,6 +592,18 @@ class SpexInteractions(PerturbationAttribution):
             Show a progress bar ("Spex Interactions attribution") over the forward calls.
         seed : int, default 0
             Seed of the query design.
+        cache : str or os.PathLike, optional
+            SQLite file of finished model queries, keyed by the identity of the model, the
+            example, its baselines, target, extra arguments and feature groups, and the mask.
+            Each batch is committed as it finishes; a rerun resumes and makes only the
+            missing model calls. See :func:`captum_spex.spex`.
+        executor : concurrent.futures.Executor, optional
+            Spread the batches of forward calls over an executor (thread/process pool,
+            ``distributed.Client(...).get_executor()``). Results are bit-identical to a serial
+            run. Wrap the model in :class:`captum_spex.distributed.ModelFactory` so each
+            worker builds it once.
+        max_retries : int, default 2
+            With an executor, how often a failed batch is resubmitted.
 
         Returns
         -------
@@ -596,6 +642,7 @@ class SpexInteractions(PerturbationAttribution):
             perturbations_per_eval,
             show_progress,
             seed,
+            {"cache": cache, "executor": executor, "max_retries": max_retries},
         )
         return results[0] if len(results) == 1 else results
 
@@ -613,6 +660,7 @@ class SpexInteractions(PerturbationAttribution):
         perturbations_per_eval: Any,
         show_progress: Any,
         seed: Any,
+        scale: dict[str, Any],
     ) -> tuple[bool, list[_Game], list[Interactions]]:
         is_tuple, inputs_tuple, batch = _check_inputs(inputs, method)
         max_degree = _check_int(max_degree, "max_degree", method, 1)
@@ -629,6 +677,12 @@ class SpexInteractions(PerturbationAttribution):
         target = _check_target(target, batch, method)
         masks = _check_feature_mask(feature_mask, inputs_tuple, batch, method)
         args = _format_additional_forward_args(additional_forward_args)
+        _check_executor(scale["executor"], scale["max_retries"], None, f"SpexInteractions.{method}")
+        if scale["cache"] is not None and not isinstance(scale["cache"], (str, os.PathLike)):
+            raise TypeError(
+                f"The 'cache' parameter of SpexInteractions.{method} must be a path (str or "
+                f"os.PathLike); got {type(scale['cache']).__name__}."
+            )
 
         with torch.no_grad():
             inputs_tuple, base = _format_input_baseline(inputs_tuple, baselines)
@@ -655,7 +709,8 @@ class SpexInteractions(PerturbationAttribution):
                 bar = NullProgress()
             try:
                 results = [
-                    self._run_game(g, b, max_degree, ppe, seed, bar) for g, b in zip(games, budgets)
+                    self._run_game(g, b, max_degree, ppe, seed, bar, scale)
+                    for g, b in zip(games, budgets)
                 ]
             finally:
                 bar.close()
@@ -751,10 +806,40 @@ class SpexInteractions(PerturbationAttribution):
         return n_samples
 
     def _run_game(
-        self, game: _Game, n_samples: int, max_degree: int, ppe: int, seed: int, bar: Any
+        self,
+        game: _Game,
+        n_samples: int,
+        max_degree: int,
+        ppe: int,
+        seed: int,
+        bar: Any,
+        scale: dict[str, Any],
     ) -> Interactions:
-        value_function = _ValueFunction(self.forward_func, game, ppe, bar)
+        executor = scale["executor"]
+        # workers cannot update the caller's bar: count finished batches here instead
+        value_function = _ValueFunction(
+            self.forward_func, game, ppe, None if executor is not None else bar
+        )
         batch_size = ppe * max(1, _MASKS_PER_CALL // ppe)
+        n_remote = [0]
+
+        def on_batch(k: int) -> None:
+            calls = math.ceil(k / ppe)
+            n_remote[0] += calls
+            bar.update(calls)
+
+        cache_key = None
+        if scale["cache"] is not None:
+            cache_key = fingerprint(
+                "SpexInteractions",
+                _model_identity(self.forward_func),
+                game.inputs,
+                game.baselines,
+                game.groups,
+                repr(game.target),
+                _args_identity(game),
+                ppe,
+            )
         try:
             raw = spex(
                 value_function,
@@ -763,16 +848,25 @@ class SpexInteractions(PerturbationAttribution):
                 max_degree=max_degree,
                 seed=seed,
                 batch_size=batch_size,
+                cache=scale["cache"],
+                cache_key=cache_key,
+                executor=executor,
+                max_retries=scale["max_retries"],
+                on_batch=on_batch if executor is not None else None,
             )
         except SpexQueryError as err:
-            # a Captum method lets the forward's own exception through, and so do we
-            if err.__cause__ is None:
+            # a Captum method lets the forward's own exception through, and so do we, with
+            # a note of how many masks were done (and stored, with a cache)
+            cause = err.__cause__
+            if cause is None:
                 raise
-            raise err.__cause__ from None
+            if hasattr(cause, "add_note"):
+                cause.add_note(f"captum-spex: {err}")
+            raise cause from None
         diagnostics = dict(raw.diagnostics)
         diagnostics["feature_ids"] = list(game.feature_ids)
         diagnostics["example_index"] = game.example_index
-        diagnostics["n_forward_calls"] = value_function.n_forwards
+        diagnostics["n_forward_calls"] = value_function.n_forwards + n_remote[0]
         return Interactions(
             raw.n_features,
             raw.terms,

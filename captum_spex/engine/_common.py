@@ -7,6 +7,7 @@ import numbers
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from typing import Any
 
 import numpy as np
@@ -70,73 +71,172 @@ def _as_values(out: Any, n_masks: int, n_outputs: int | None) -> np.ndarray:
     return arr
 
 
+class _BlockRunner:
+    """Evaluates one block of bit-packed masks; the callable shipped to executor workers.
+
+    Only bit-packed masks travel to a worker and only float64 values travel back. Executors
+    that cache deserialised callables (Dask does) unpickle the value function once per
+    worker; use :class:`captum_spex.distributed.ModelFactory` so that a model inside it is
+    built once per worker instead of travelling with the function.
+    """
+
+    def __init__(self, value_function: ValueFunction, n_features: int):
+        self.value_function = value_function
+        self.n_features = n_features
+
+    def __call__(self, packed: np.ndarray) -> tuple[np.ndarray, float]:
+        masks = np.unpackbits(packed, axis=1, count=self.n_features).astype(bool)
+        t0 = time.perf_counter()
+        out = self.value_function(masks)
+        spent = time.perf_counter() - t0
+        if hasattr(out, "detach"):
+            out = out.detach().cpu().numpy()
+        return np.asarray(out), spent
+
+
 def _query(
     value_function: ValueFunction,
     masks: np.ndarray,
     batch_size: int,
     bar,
     store: QueryStore | None = None,
+    executor: Executor | None = None,
+    max_retries: int = 2,
+    on_batch: Callable[[int], None] | None = None,
+    stats: dict | None = None,
 ) -> tuple[np.ndarray, float, int]:
     """Evaluate all masks in batches, reading finished ones from ``store`` and committing
     each new batch to it as soon as it is done.
 
-    Returns the (N, O) values, the seconds spent inside the value function and the number
-    of masks read from the store. An exception inside the value function is re-raised as
-    :class:`SpexQueryError` with the count of masks done; with a store they are kept.
+    With an ``executor`` the batches are submitted as futures (bit-packed masks out, values
+    back), gathered in mask order and committed as each finishes; a failed batch is retried
+    up to ``max_retries`` times. Returns the (N, O) values, the seconds spent inside the
+    value function and the number of masks read from the store. An exception inside the
+    value function is re-raised as :class:`SpexQueryError` with the count of masks done;
+    with a store they are kept. ``stats`` (a dict), when given, receives ``n_retried``.
     """
     n = masks.shape[0]
     cached = store.get(masks) if store is not None else {}
     missing = np.array([i for i in range(n) if i not in cached], dtype=np.int64)
-    n_outputs = None
+    state = _QueryState(n, store, bar, on_batch, missing.size)
     if cached:
-        n_outputs = len(next(iter(cached.values())))
-        if bar is not None:
-            bar.update(len(cached))
-    values: np.ndarray | None = None
-    if cached:
-        values = np.empty((n, n_outputs))
+        state.n_outputs = len(next(iter(cached.values())))
+        state.values = np.empty((n, state.n_outputs))
         for i, v in cached.items():
-            if v.shape[0] != n_outputs:
+            if v.shape[0] != state.n_outputs:
                 raise ValueError(
                     "the cache holds values with different numbers of outputs "
                     "for this cache_key; use another cache_key"
                 )
-            values[i] = v
-    spent = 0.0
-    done = 0
-    for s in range(0, missing.size, batch_size):
-        rows = missing[s : s + batch_size]
-        batch = masks[rows]
-        t0 = time.perf_counter()
-        try:
-            out = value_function(batch.copy())
-        except Exception as exc:
-            kept = (
-                f"; they are stored in {store.path!r}, and a rerun with the same "
-                "arguments queries only the rest"
-                if store is not None and done
-                else "; pass cache=PATH to keep finished queries across a crash"
-            )
-            raise SpexQueryError(
-                f"value_function raised {type(exc).__name__} after {done} of "
-                f"{missing.size} masks were evaluated{kept}",
-                done,
-                missing.size,
-            ) from exc
-        spent += time.perf_counter() - t0
-        vals = _as_values(out, batch.shape[0], n_outputs)
-        n_outputs = vals.shape[1]
-        if values is None:
-            values = np.empty((n, n_outputs))
-        values[rows] = vals
-        if store is not None:
-            store.put(batch, vals)
-        done += rows.size
-        if bar is not None:
-            bar.update(rows.size)
-    if values is None:
-        values = np.empty((n, 1))
-    return values, spent, len(cached)
+            state.values[i] = v
+        state.progress(len(cached))
+    blocks = [missing[s : s + batch_size] for s in range(0, missing.size, batch_size)]
+    if executor is None:
+        for rows in blocks:
+            t0 = time.perf_counter()
+            try:
+                out = value_function(masks[rows].copy())
+            except Exception as exc:
+                raise state.failure(exc) from exc
+            state.spent += time.perf_counter() - t0
+            state.finish(rows, masks[rows], out)
+    else:
+        _query_executor(executor, value_function, masks, blocks, state, max_retries)
+    if stats is not None:
+        stats["n_retried"] = state.retried
+    if state.values is None:
+        state.values = np.empty((n, 1))
+    return state.values, state.spent, len(cached)
+
+
+class _QueryState:
+    """Values gathered so far, and what happens when a batch finishes or fails."""
+
+    def __init__(self, n, store, bar, on_batch, n_missing):
+        self.n = n
+        self.store = store
+        self.bar = bar
+        self.on_batch = on_batch
+        self.n_missing = n_missing
+        self.values: np.ndarray | None = None
+        self.n_outputs: int | None = None
+        self.spent = 0.0
+        self.done = 0
+        self.retried = 0
+
+    def progress(self, k: int) -> None:
+        if self.bar is not None:
+            self.bar.update(k)
+        if self.on_batch is not None:
+            self.on_batch(k)
+
+    def finish(self, rows: np.ndarray, batch: np.ndarray, out: Any) -> None:
+        vals = _as_values(out, rows.size, self.n_outputs)
+        self.n_outputs = vals.shape[1]
+        if self.values is None:
+            self.values = np.empty((self.n, self.n_outputs))
+        self.values[rows] = vals
+        if self.store is not None:
+            self.store.put(batch, vals)
+        self.done += rows.size
+        self.progress(rows.size)
+
+    def failure(self, exc: BaseException) -> SpexQueryError:
+        kept = (
+            f"; they are stored in {self.store.path!r}, and a rerun with the same "
+            "arguments queries only the rest"
+            if self.store is not None and self.done
+            else "; pass cache=PATH to keep finished queries across a crash"
+        )
+        return SpexQueryError(
+            f"value_function raised {type(exc).__name__}({str(exc)[:200]!r}) after {self.done} of "
+            f"{self.n_missing} masks were evaluated{kept}",
+            self.done,
+            self.n_missing,
+        )
+
+
+def _query_executor(executor, value_function, masks, blocks, state, max_retries) -> None:
+    runner = _BlockRunner(value_function, masks.shape[1])
+    packed = [np.packbits(masks[rows], axis=1) for rows in blocks]
+    pending = {executor.submit(runner, packed[b]): (b, 0) for b in range(len(blocks))}
+    fatal: BaseException | None = None
+    try:
+        while pending:
+            finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            for fut in finished:
+                b, attempt = pending.pop(fut)
+                try:
+                    out, spent = fut.result()
+                except Exception as exc:
+                    if fatal is None and attempt < max_retries:
+                        state.retried += blocks[b].size
+                        pending[executor.submit(runner, packed[b])] = (b, attempt + 1)
+                    elif fatal is None:
+                        # stop what has not started; keep the batches in flight
+                        fatal = exc
+                        for queued in [f for f in pending if f.cancel()]:
+                            pending.pop(queued)
+                    continue
+                state.spent += spent
+                state.finish(blocks[b], masks[blocks[b]], out)
+    finally:
+        for fut in pending:
+            fut.cancel()
+    if fatal is not None:
+        raise state.failure(fatal) from fatal
+
+
+def _check_executor(executor: Any, max_retries: Any, on_batch: Any, caller: str) -> None:
+    """Validate the scale-out arguments (duck-typed: anything with ``submit``)."""
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise TypeError(
+            f"The 'executor' parameter of {caller} must be a concurrent.futures.Executor (an "
+            f"object with submit()); got {type(executor).__name__}."
+        )
+    _check_int(max_retries, "max_retries", 0)
+    if on_batch is not None and not callable(on_batch):
+        raise TypeError(f"The 'on_batch' parameter of {caller} must be callable or None.")
 
 
 def _open_store(cache, cache_key, value_function, n_features: int, extra=()) -> QueryStore | None:

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
 from ..interactions import Interactions
+from ..store import QueryStore
 from . import _kernels
-from ._common import SpexQueryError, ValueFunction, _check_int, _open_store, _progress, _query
+from ._common import (
+    SpexQueryError,
+    ValueFunction,
+    _check_executor,
+    _check_int,
+    _open_store,
+    _progress,
+    _query,
+)
 from .design import minimum_budget, plan_design, usable_budget
 from .peeling import Decoder, bucket_transform
 from .refine import parity_features, refit
@@ -69,16 +81,45 @@ def planned_queries(n_features: int, n_samples: int, max_degree: int, seed: int)
     return int(design.masks.shape[0])
 
 
-def _exact(value_function, n, max_degree, batch_size, show_progress, store):
+@dataclass
+class _QueryPlan:
+    """How masks are evaluated: batching, progress, store, executor."""
+
+    value_function: ValueFunction
+    batch_size: int
+    show_progress: bool
+    store: QueryStore | None
+    executor: Executor | None
+    max_retries: int
+    on_batch: Callable[[int], None] | None
+
+    def run(self, masks: np.ndarray) -> tuple[np.ndarray, dict]:
+        bar = _progress(self.show_progress, masks.shape[0], "SPEX queries")
+        stats: dict = {}
+        try:
+            values, spent, n_cached = _query(
+                self.value_function,
+                masks,
+                self.batch_size,
+                bar,
+                self.store,
+                self.executor,
+                self.max_retries,
+                self.on_batch,
+                stats,
+            )
+        finally:
+            if bar is not None:
+                bar.close()
+        stats.update(value_seconds=spent, n_from_cache=n_cached)
+        return values, stats
+
+
+def _exact(plan: _QueryPlan, n: int, max_degree: int):
     """All 2^n masks: the exact transform, truncated to degree <= max_degree."""
     idx = np.arange(1 << n, dtype=np.int64)
     masks = ((idx[:, None] >> np.arange(n)) & 1).astype(bool)
-    bar = _progress(show_progress, masks.shape[0], "SPEX queries")
-    try:
-        values, spent, n_cached = _query(value_function, masks, batch_size, bar, store)
-    finally:
-        if bar is not None:
-            bar.close()
+    values, stats = plan.run(masks)
     t0 = time.perf_counter()
     coefs = np.ascontiguousarray(values.T)
     _kernels.fwht(coefs)
@@ -97,9 +138,8 @@ def _exact(value_function, n, max_degree, batch_size, show_progress, store):
         # exact: the only loss is the truncation to max_degree
         "r2_estimate": 1.0 - truncated / total if total > 0 else 1.0,
         "decode_seconds": time.perf_counter() - t0,
-        "value_seconds": spent,
-        "n_from_cache": n_cached,
         "n_terms": len(terms),
+        **stats,
     }
     return terms, coefs[:, kept].T, masks.shape[0], diagnostics
 
@@ -117,6 +157,9 @@ def spex(
     feature_names: list[str] | None = None,
     cache: str | os.PathLike[str] | None = None,
     cache_key: str | None = None,
+    executor: Executor | None = None,
+    max_retries: int = 2,
+    on_batch: Callable[[int], None] | None = None,
 ) -> Interactions:
     """Explain a set function by its sparse Fourier (Walsh-Hadamard) interactions with SPEX.
 
@@ -156,6 +199,19 @@ def spex(
         Identity of the explained function inside ``cache``. Defaults to a fingerprint of
         the value function's qualified name and ``n_features``: give distinct keys when one
         cache serves different functions of the same name (e.g. one per explained input).
+    executor : concurrent.futures.Executor, optional
+        Evaluate the batches of masks on an executor: a thread or process pool, Dask's
+        ``distributed.Client(...).get_executor()``, or anything with ``submit``. Batches go
+        out as bit-packed masks and come back as float values, are gathered in mask order
+        and committed to ``cache`` as each finishes; the result is bit-identical to a
+        serial run. The value function must be picklable for process-based executors; wrap
+        models in :class:`captum_spex.distributed.ModelFactory` so each worker builds its
+        model once.
+    max_retries : int, default 2
+        With an executor, how many times a failed batch is resubmitted before giving up.
+    on_batch : callable, optional
+        Called in the caller's process with the number of masks of every finished batch
+        (for the progress bars of front ends).
 
     Returns
     -------
@@ -207,23 +263,17 @@ def spex(
     max_degree = min(max_degree, n)
     check_budget(n, n_samples, max_degree)
     exact = uses_exact(n, n_samples)
+    _check_executor(executor, max_retries, on_batch, "spex")
     store = _open_store(cache, cache_key, value_function, n)
+    plan = _QueryPlan(
+        value_function, batch_size, show_progress, store, executor, max_retries, on_batch
+    )
     try:
         if exact:
-            terms, coefs, n_queries, diag = _exact(
-                value_function, n, max_degree, batch_size, show_progress, store
-            )
+            terms, coefs, n_queries, diag = _exact(plan, n, max_degree)
         else:
             terms, coefs, n_queries, diag = _sparse(
-                value_function,
-                n,
-                n_samples,
-                max_degree,
-                seed,
-                show_progress,
-                decoder,
-                batch_size,
-                store,
+                plan, n, n_samples, max_degree, seed, decoder, show_progress
             )
     finally:
         if store is not None:
@@ -239,25 +289,16 @@ def spex(
     )
 
 
-def _sparse(
-    value_function, n, n_samples, max_degree, seed, show_progress, decoder, batch_size, store
-):
+def _sparse(plan: _QueryPlan, n, n_samples, max_degree, seed, decoder, show_progress):
     """The sparse design: query, peel, refine."""
     rng = np.random.default_rng(seed)
     design = plan_design(n, n_samples, max_degree, rng)
-    masks = design.masks
-    bar = _progress(show_progress, masks.shape[0], "SPEX queries")
-    try:
-        values, spent, n_cached = _query(value_function, masks, batch_size, bar, store)
-    finally:
-        if bar is not None:
-            bar.close()
+    values, stats = plan.run(design.masks)
     t0 = time.perf_counter()
     terms, coefs, diag = _decode(design, values, max_degree, _CHASE_DEPTH[decoder], show_progress)
     diag["decode_seconds"] = time.perf_counter() - t0
-    diag["value_seconds"] = spent
-    diag["n_from_cache"] = n_cached
-    return terms, coefs, masks.shape[0], diag
+    diag.update(stats)
+    return terms, coefs, design.masks.shape[0], diag
 
 
 def _decode(design, values, max_degree, n_chase, show_progress):
