@@ -1,0 +1,576 @@
+"""``LLMSpexAttribution``: SPEX interactions of a prompt's parts for a language model's answer."""
+
+from __future__ import annotations
+
+import numbers
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from copy import copy
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from captum.attr import (
+    Attribution,
+    LLMAttribution,
+    LLMAttributionResult,
+    TextTemplateInput,
+    TextTokenInput,
+)
+from captum.attr._core.llm_attr import _convert_ids_to_pretty_tokens
+from torch import Tensor
+
+from ..engine import SpexQueryError, spex
+from ..engine.spex import check_budget, planned_queries
+from ..interactions import Interactions
+from ..store import fingerprint
+from ._compat import NullProgress, progress
+from .scoring import TeacherForcedScorer, _as_ids, _model_device, generate_target
+from .spex_interactions import SpexInteractions, _default_n_samples, _model_identity
+
+__all__ = ["LLMSpexAttribution", "LLMSpexAttributionResult"]
+
+_WHERE = "LLMSpexAttribution.attribute"
+_ATTRIBUTIONS = ("shapley", "banzhaf")
+# masks handed to the scorer at once (it sorts them by length within the chunk); with a
+# cache, each chunk is committed when it finishes
+_MASKS_PER_CALL = 1024
+
+
+def _single_output(inter: Interactions, column: int, label: str) -> Interactions:
+    """One output of a multi-output ``Interactions`` as a single-output one."""
+    diagnostics = dict(inter.diagnostics)
+    diagnostics["output"] = label
+    return Interactions(
+        inter.n_features,
+        inter.terms,
+        inter.coefficients[:, column],
+        n_queries=inter.n_queries,
+        max_degree=inter.max_degree,
+        feature_names=inter.feature_names,
+        diagnostics=diagnostics,
+        method=inter.method,
+    )
+
+
+class LLMSpexAttributionResult(LLMAttributionResult):
+    """Captum's ``LLMAttributionResult`` plus the SPEX interactions behind it.
+
+    ``seq_attr``, ``token_attr``, ``input_tokens``, ``output_tokens`` and ``output_probs``
+    are filled as Captum's :class:`~captum.attr.LLMAttribution` fills them, so
+    ``plot_seq_attr`` and ``plot_token_attr`` work unchanged. The interactions are over the
+    *interpretable* features (one per mask group of a ``TextTemplateInput``, one per token of
+    a ``TextTokenInput``).
+
+    Parameters
+    ----------
+    input_tokens, output_tokens, seq_attr, token_attr, output_probs, inp
+        As in :class:`captum.attr.LLMAttributionResult`.
+    raw_interactions : Interactions
+        The multi-output SPEX result: output 0 is the whole target, output ``j`` (for
+        ``j = 1..T``) is target token ``j``; all decoded from the same queries.
+
+    Attributes
+    ----------
+    interactions : Interactions
+        The interactions for the whole target (log-probability of the full answer, or its
+        probability with ``attr_target="prob"``).
+    token_interactions : tuple of Interactions
+        One per target token, in order (no extra model call: same queries).
+    raw_interactions : Interactions
+        The multi-output result (``n_outputs == 1 + T``), e.g. for ``save``.
+
+    Examples
+    --------
+    >>> from captum_spex import Interactions
+    >>> from captum_spex.attr.llm import LLMSpexAttributionResult
+    >>> raw = Interactions(2, [(), (0, 1)], [[0.0, 0.0], [1.0, 1.0]], feature_names=["a", "b"])
+    >>> res = LLMSpexAttributionResult(input_tokens=["a", "b"], output_tokens=["x"],
+    ...     seq_attr=[0.5, 0.5], token_attr=[[0.5, 0.5]], raw_interactions=raw)
+    >>> res.interactions.fourier(), len(res.token_interactions)
+    ({(): 0.0, (0, 1): 1.0}, 1)
+    """
+
+    def __init__(
+        self,
+        *,
+        input_tokens: list[str],
+        output_tokens: list[str],
+        seq_attr: Any,
+        token_attr: Any = None,
+        output_probs: Any = None,
+        inp: Any = None,
+        raw_interactions: Interactions,
+    ) -> None:
+        super().__init__(
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            seq_attr=seq_attr,
+            token_attr=token_attr,
+            output_probs=output_probs,
+            inp=inp,
+        )
+        if not isinstance(raw_interactions, Interactions):
+            raise TypeError(
+                "The 'raw_interactions' parameter of LLMSpexAttributionResult must be an "
+                f"Interactions; got {type(raw_interactions).__name__}."
+            )
+        if raw_interactions.n_outputs != 1 + len(output_tokens):
+            raise ValueError(
+                "The 'raw_interactions' parameter of LLMSpexAttributionResult must have 1 + "
+                f"len(output_tokens) = {1 + len(output_tokens)} outputs; got "
+                f"{raw_interactions.n_outputs}."
+            )
+        self.raw_interactions = raw_interactions
+        self._interactions: Interactions | None = None
+        self._token_interactions: tuple[Interactions, ...] | None = None
+
+    @property
+    def interactions(self) -> Interactions:
+        """The interactions for the whole target."""
+        if self._interactions is None:
+            self._interactions = _single_output(self.raw_interactions, 0, "total")
+        return self._interactions
+
+    @property
+    def token_interactions(self) -> tuple[Interactions, ...]:
+        """One :class:`~captum_spex.Interactions` per target token, in order."""
+        if self._token_interactions is None:
+            self._token_interactions = tuple(
+                _single_output(self.raw_interactions, j + 1, f"token {j}: {tok}")
+                for j, tok in enumerate(self.output_tokens)
+            )
+        return self._token_interactions
+
+    def __repr__(self) -> str:
+        top = self.interactions.top(3)
+        terms = ", ".join(f"{self.interactions.label(t)}: {v:+.3g}" for t, v in top)
+        return (
+            f"LLMSpexAttributionResult({len(self.input_tokens)} input features, "
+            f"{len(self.output_tokens)} output tokens, {len(self.interactions)} terms; "
+            f"top: {terms})"
+        )
+
+
+class LLMSpexAttribution(LLMAttribution):
+    r"""SPEX interactions between the parts of a prompt, for a language model's answer.
+
+    Explains the log-probability of a target answer (or a generated one) as a sparse set of
+    interactions between the prompt's interpretable features: the values (or mask groups) of
+    a :class:`~captum.attr.TextTemplateInput`, or the tokens of a
+    :class:`~captum.attr.TextTokenInput`. Like Captum's :class:`~captum.attr.LLMAttribution`
+    it returns an :class:`~captum.attr.LLMAttributionResult` (``seq_attr``, ``token_attr``,
+    plots), here with first-order SPEX values (Shapley by default), plus the interactions
+    themselves for the whole answer and for each of its tokens.
+
+    It does not use Captum's forward: every masked prompt is built with
+    ``inp.to_model_input`` (one mask row at a time for templates), tokenized as Captum does,
+    and scored by :class:`~captum_spex.attr.scoring.TeacherForcedScorer`, which runs many
+    prompts per forward pass with right padding, computes only the logits of the target
+    positions and shares the prompts' common prefix through the KV cache. The scores equal
+    those of ``LLMAttribution(...)`` with ``use_cached_outputs=False`` (up to float rounding).
+
+    Parameters
+    ----------
+    attr_method : SpexInteractions
+        ``SpexInteractions(model)`` with a Hugging Face style causal language model.
+    tokenizer : TokenizerLike
+        The model's tokenizer (``encode``, ``decode``, ``convert_ids_to_tokens``, ...); a
+        fast tokenizer gives the nicest ``output_tokens``.
+    attr_target : {"log_prob", "prob"}, default "log_prob"
+        Explain the log-probability of the target, or its probability.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from captum.attr import TextTemplateInput
+    >>> from captum_spex.attr import SpexInteractions
+    >>> from captum_spex.attr.llm import LLMSpexAttribution
+    >>> from captum_spex.models import load_smollm2
+    >>> model, tokenizer = load_smollm2()  # doctest: +SKIP
+    >>> inp = TextTemplateInput("{} lives in {}. {} is the capital of", ["Paris", "France",
+    ...                         "Paris"], mask=[0, 1, 0])
+    >>> llm_spex = LLMSpexAttribution(SpexInteractions(model), tokenizer)  # doctest: +SKIP
+    >>> res = llm_spex.attribute(inp, target=" France")  # doctest: +SKIP
+    >>> res.seq_attr, res.interactions.top(3)  # doctest: +SKIP
+    """
+
+    SUPPORTED_METHODS = (SpexInteractions,)
+    SUPPORTED_PER_TOKEN_ATTR_METHODS = (SpexInteractions,)
+    SUPPORTED_INPUTS = (TextTemplateInput, TextTokenInput)
+
+    def __init__(
+        self,
+        attr_method: SpexInteractions,
+        tokenizer: Any,
+        attr_target: Literal["log_prob", "prob"] = "log_prob",
+    ) -> None:
+        if not isinstance(attr_method, self.SUPPORTED_METHODS):
+            raise TypeError(
+                "The 'attr_method' parameter of LLMSpexAttribution must be a SpexInteractions "
+                f"instance; got {type(attr_method).__name__}."
+            )
+        model = attr_method.forward_func
+        if not isinstance(model, torch.nn.Module):
+            raise TypeError(
+                "The 'attr_method' parameter of LLMSpexAttribution must wrap a language model "
+                f"(a torch.nn.Module), not {type(model).__name__}: it needs model.forward."
+            )
+        for name in ("encode", "decode", "convert_ids_to_tokens"):
+            if not callable(getattr(tokenizer, name, None)):
+                raise TypeError(
+                    f"The 'tokenizer' parameter of LLMSpexAttribution must have a callable "
+                    f"'{name}' method; got {type(tokenizer).__name__}."
+                )
+        if attr_target not in ("log_prob", "prob"):
+            raise ValueError(
+                "The 'attr_target' parameter of LLMSpexAttribution must be 'log_prob' or "
+                f"'prob'; got {attr_target!r}."
+            )
+        # LLMAttribution.__init__ would replace attr_method's forward with Captum's
+        # one-mask-per-call wrapper; the attributes it sets are set here directly.
+        Attribution.__init__(self, model)
+        self.model = model
+        self.tokenizer = tokenizer
+        self.device = _model_device(model)
+        self.attr_method = copy(attr_method)
+        self.include_per_token_attr = True
+        self.attr_target = attr_target
+
+    @classmethod
+    def get_name(cls) -> str:
+        """The name shown in progress bars: ``"LLM SPEX"``."""
+        return "LLM SPEX"
+
+    # ------------------------------------------------------------------ attribute
+    def attribute(  # type: ignore[override]
+        self,
+        inp: TextTemplateInput | TextTokenInput,
+        target: str | Tensor | Sequence[int] | None = None,
+        n_samples: int | None = None,
+        max_degree: int = 5,
+        seed: int = 0,
+        show_progress: bool = False,
+        batch_size: int = 32,
+        gen_args: Mapping[str, Any] | None = None,
+        *,
+        max_batch_tokens: int = 8192,
+        attribution: Literal["shapley", "banzhaf"] = "shapley",
+        cache: str | os.PathLike[str] | None = None,
+    ) -> LLMSpexAttributionResult:
+        r"""Explain the target answer by SPEX over the prompt's interpretable features.
+
+        Parameters
+        ----------
+        inp : TextTemplateInput or TextTokenInput
+            The prompt. Its interpretable features (template values, or their ``mask``
+            groups; or tokens, minus ``skip_tokens``) are the features; a removed feature
+            takes its baseline (removal, ``""``, by default for templates; the baseline
+            token id for ``TextTokenInput``).
+        target : str, Tensor or sequence of int, optional
+            The answer to explain: a string (encoded with ``add_special_tokens=False``, as
+            Captum does) or token ids. None generates it from the full prompt with
+            ``gen_args`` (greedy, 25 new tokens by default).
+        n_samples : int, optional
+            The query budget (model evaluations of distinct masks). With ``2^n <=
+            n_samples`` for ``n`` features the exact transform is computed from all ``2^n``
+            masks. None picks the exact transform when it costs no more than the default
+            sparse design, else that design (e.g. 13,752 queries for 40 features with
+            ``max_degree=5``; at a few masks per second on a CPU, pass a smaller budget).
+        max_degree : int, default 5
+            The largest interaction order recovered.
+        seed : int, default 0
+            Seed of the query design.
+        show_progress : bool, default False
+            Show a progress bar ("LLM SPEX attribution") over the masks scored.
+        batch_size : int, default 32
+            The most masked prompts in one model forward call.
+        gen_args : mapping, optional
+            Arguments of ``model.generate`` when ``target`` is None (they update the greedy
+            defaults). Must be None when ``target`` is given.
+        max_batch_tokens : int, default 8192
+            The most token positions (prompts times padded length) in one forward call.
+        attribution : {"shapley", "banzhaf"}, default "shapley"
+            The first-order index reported in ``seq_attr`` and ``token_attr``.
+        cache : str or os.PathLike, optional
+            SQLite file of finished queries (see :func:`captum_spex.spex`), keyed by the
+            model's weights, the input (template, values, baselines, mask), the target and
+            ``attr_target``. Masks are committed 1,024 at a time; a rerun after a crash
+            scores only the missing ones.
+
+        Returns
+        -------
+        LLMSpexAttributionResult
+            ``seq_attr`` (one value per input value of ``inp``, mask groups scattered back
+            with ``inp.format_attr``), ``token_attr`` (``(T, n_values)``), ``output_probs``
+            (the probability of each target token under the full prompt), ``interactions``
+            (whole target), ``token_interactions`` (one per target token) and
+            ``raw_interactions``. Feature ``i`` of the interactions is interpretable
+            feature ``i`` of ``inp``; ``feature_names`` are its text (the values of its
+            group joined, or the dict keys), ``diagnostics["feature_ids"]`` the mask ids.
+
+        Raises
+        ------
+        TypeError, ValueError
+            For an invalid argument, with the argument's name.
+        """
+        inp = self._check_inp(inp)
+        n_features = int(inp.n_itp_features)
+        if n_features < 1:
+            raise ValueError(f"The 'inp' parameter of {_WHERE} has no interpretable features.")
+        max_degree = _check_int(max_degree, "max_degree", 1)
+        seed = _check_int(seed, "seed", 0)
+        batch_size = _check_int(batch_size, "batch_size", 1)
+        max_batch_tokens = _check_int(max_batch_tokens, "max_batch_tokens", 1)
+        if not isinstance(show_progress, bool):
+            raise TypeError(
+                f"The 'show_progress' parameter of {_WHERE} must be a bool; got "
+                f"{type(show_progress).__name__}."
+            )
+        if attribution not in _ATTRIBUTIONS:
+            raise ValueError(
+                f"The 'attribution' parameter of {_WHERE} must be 'shapley' or 'banzhaf'; got "
+                f"{attribution!r}."
+            )
+        if cache is not None and not isinstance(cache, (str, os.PathLike)):
+            raise TypeError(
+                f"The 'cache' parameter of {_WHERE} must be a path (str or os.PathLike); got "
+                f"{type(cache).__name__}."
+            )
+        n_samples = self._budget(n_features, n_samples, max_degree)
+        self._prompts(inp, np.zeros((1, n_features), dtype=bool))  # fails early if empty
+        if getattr(self.model, "training", False):
+            warnings.warn(
+                "The model is in training mode: dropout makes the scores random. Call "
+                "model.eval() first.",
+                UserWarning,
+                stacklevel=2,
+            )
+
+        target_ids = self._target_ids(inp, target, gen_args)
+        scorer = TeacherForcedScorer(
+            self.model, target_ids, batch_size=batch_size, max_batch_tokens=max_batch_tokens
+        )
+        if show_progress:
+            total = planned_queries(n_features, n_samples, max_degree, seed)
+            bar: Any = progress(desc=f"{self.get_name()} attribution", total=total, unit="mask")
+        else:
+            bar = NullProgress()
+        full_mask = np.ones(n_features, dtype=bool)
+        seen_full: dict[str, np.ndarray] = {}
+
+        scored = [0]  # masks the scorer already counted on the bar
+
+        def value_function(masks: np.ndarray) -> np.ndarray:
+            prompts = self._prompts(inp, masks)
+            vals = scorer(prompts, on_batch=bar.update)
+            scored[0] += masks.shape[0]
+            full = np.flatnonzero(masks.all(axis=1))
+            if full.size:
+                seen_full["value"] = vals[full[0]]
+            return np.exp(vals) if self.attr_target == "prob" else vals
+
+        cache_key = None
+        if cache is not None:
+            cache_key = fingerprint(
+                "LLMSpexAttribution",
+                _model_identity(self.model),
+                _input_identity(inp),
+                target_ids,
+                self.attr_target,
+            )
+        try:
+            raw = spex(
+                value_function,
+                n_features,
+                n_samples=n_samples,
+                max_degree=max_degree,
+                seed=seed,
+                batch_size=_MASKS_PER_CALL,
+                cache=cache,
+                cache_key=cache_key,
+                on_batch=lambda k: bar.update(k - _take(scored, k)),
+            )
+        except SpexQueryError as err:
+            # let the model's (or the input's) own exception through, with a note
+            cause = err.__cause__
+            if cause is None:
+                raise
+            if hasattr(cause, "add_note"):
+                cause.add_note(f"captum-spex: {err}")
+            raise cause from None
+        finally:
+            bar.close()
+        full_logp = seen_full.get("value")
+        if full_logp is None:  # the sparse design did not include the full prompt
+            full_logp = scorer(self._prompts(inp, full_mask[None]))[0]
+
+        names, ids = self._feature_labels(inp)
+        diagnostics = dict(raw.diagnostics)
+        diagnostics.update(
+            feature_ids=ids,
+            target_ids=target_ids.tolist(),
+            attr_target=self.attr_target,
+            n_forward_calls=scorer.n_forward_calls,
+            n_token_positions=scorer.n_token_positions,
+        )
+        raw = Interactions(
+            raw.n_features,
+            raw.terms,
+            raw.coefficients,
+            n_queries=raw.n_queries,
+            max_degree=raw.max_degree,
+            feature_names=names,
+            diagnostics=diagnostics,
+            method=raw.method,
+        )
+        n_out = raw.n_outputs
+        if attribution == "shapley":
+            per = [raw.shapley_values(output=j) for j in range(n_out)]
+        else:
+            per = [raw.banzhaf_values(output=j) for j in range(n_out)]
+        attr = torch.tensor(np.stack(per), dtype=torch.float32, device=self.device)
+        attr = inp.format_attr(attr)
+        output_tokens = _convert_ids_to_pretty_tokens(target_ids, self.tokenizer)
+        return LLMSpexAttributionResult(
+            seq_attr=attr[0],
+            token_attr=attr[1:],
+            input_tokens=list(inp.values),
+            output_tokens=output_tokens,
+            output_probs=torch.tensor(np.exp(full_logp[1:]), dtype=torch.float32),
+            inp=inp,
+            raw_interactions=raw,
+        )
+
+    # ------------------------------------------------------------------ helpers
+    def _check_inp(self, inp: Any) -> TextTemplateInput | TextTokenInput:
+        if not isinstance(inp, self.SUPPORTED_INPUTS):
+            raise TypeError(
+                f"The 'inp' parameter of {_WHERE} must be a TextTemplateInput or "
+                f"TextTokenInput; got {type(inp).__name__}."
+            )
+        return inp
+
+    @staticmethod
+    def _budget(n_features: int, n_samples: Any, max_degree: int) -> int:
+        if n_samples is None:
+            return _default_n_samples(n_features, max_degree)
+        n_samples = _check_int(n_samples, "n_samples", 1)
+        check_budget(n_features, n_samples, max_degree, caller=_WHERE)
+        return n_samples
+
+    def _target_ids(
+        self,
+        inp: TextTemplateInput | TextTokenInput,
+        target: Any,
+        gen_args: Mapping[str, Any] | None,
+    ) -> Tensor:
+        if target is None:
+            prompt = self._prompts(inp, None)[0]
+            if gen_args is not None and not isinstance(gen_args, Mapping):
+                raise TypeError(
+                    f"The 'gen_args' parameter of {_WHERE} must be a dict; got "
+                    f"{type(gen_args).__name__}."
+                )
+            ids = generate_target(self.model, prompt, gen_args)
+            if ids.numel() == 0:
+                raise ValueError("The model generated an empty target; pass 'target'.")
+            return ids
+        if gen_args is not None:
+            raise ValueError(f"The 'gen_args' parameter of {_WHERE} must be None with a target.")
+        if isinstance(target, str):
+            ids = self.tokenizer.encode(target, add_special_tokens=False)
+            if len(ids) == 0:
+                raise ValueError(f"The 'target' parameter of {_WHERE} encodes to no tokens.")
+            return _as_ids(ids, "target", _WHERE, allow_empty=False)
+        if isinstance(target, (Tensor, np.ndarray, Sequence)):
+            return _as_ids(target, "target", _WHERE, allow_empty=False)
+        raise TypeError(
+            f"The 'target' parameter of {_WHERE} must be a str, a Tensor of token ids or None; "
+            f"got {type(target).__name__}."
+        )
+
+    def _prompts(
+        self, inp: TextTemplateInput | TextTokenInput, masks: np.ndarray | None
+    ) -> list[Tensor]:
+        """The token ids of the prompt under each mask row (None: the full prompt)."""
+        if isinstance(inp, TextTokenInput):
+            perturbed = None if masks is None else torch.as_tensor(masks, dtype=torch.long)
+            ids = inp.to_model_input(perturbed)
+            return list(ids.detach().cpu())
+        rows = [None] if masks is None else [torch.as_tensor(m[None]) for m in masks]
+        prompts = []
+        for row in rows:  # TextTemplateInput.to_model_input reads row 0 only
+            text = inp.to_model_input(row)
+            if isinstance(text, str):
+                ids = self.tokenizer.encode(text, return_tensors="pt")
+            elif isinstance(text, Tensor):
+                ids = text
+            else:
+                raise TypeError(
+                    "The template of 'inp' must produce a str (or a tensor of token ids); got "
+                    f"{type(text).__name__}."
+                )
+            ids = ids.reshape(-1)
+            if ids.numel() == 0:
+                raise ValueError(
+                    "A masked prompt is empty (every feature removed and no fixed text): add "
+                    "fixed text or a BOS token to the template of 'inp'."
+                )
+            prompts.append(ids)
+        return prompts
+
+    @staticmethod
+    def _feature_labels(inp: TextTemplateInput | TextTokenInput) -> tuple[list[str], list[Any]]:
+        """Feature names (the text of each interpretable feature) and their mask ids."""
+        n = int(inp.n_itp_features)
+        if isinstance(inp, TextTokenInput):
+            return [str(v) for v in inp.values], list(range(n))
+        keys = list(getattr(inp, "dict_keys", []) or [])
+        labels = keys if keys else [str(v).strip() for v in inp.values]
+        mask = getattr(inp, "mask", None)
+        if mask is None:
+            return labels, list(range(n))
+        formatted = list(inp.formatted_mask)
+        members: list[list[str]] = [[] for _ in range(n)]
+        ids: list[Any] = [None] * n
+        for raw_i, itp in enumerate(formatted):
+            members[itp].append(labels[raw_i])
+            mid = mask[raw_i]
+            ids[itp] = int(mid) if isinstance(mid, numbers.Integral) else str(mid)
+        sep = "+" if keys else " "
+        return [sep.join(m) for m in members], ids
+
+
+def _take(counter: list[int], k: int) -> int:
+    """Take up to ``k`` from ``counter[0]``; return how many were taken."""
+    took = min(k, counter[0])
+    counter[0] -= took
+    return took
+
+
+def _input_identity(inp: TextTemplateInput | TextTokenInput) -> list[Any]:
+    """What determines the masked prompts of ``inp``, for the query store's key."""
+    if isinstance(inp, TextTokenInput):
+        mask = inp.itp_mask if inp.itp_mask is not None else []
+        return ["tokens", inp.inp_tensor, inp.itp_tensor, mask, int(inp.baselines)]
+    template = inp.template if isinstance(inp.template, str) else _qualname(inp.template)
+    baselines = inp.baselines if not callable(inp.baselines) else _qualname(inp.baselines)
+    mask = list(getattr(inp, "formatted_mask", []) or [])
+    return ["template", template, list(inp.dict_keys), list(inp.values), repr(baselines), mask]
+
+
+def _qualname(obj: Any) -> str:
+    return f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', repr(obj))}"
+
+
+def _check_int(value: Any, name: str, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"The '{name}' parameter of {_WHERE} must be an int; got {value!r} of type "
+            f"{type(value).__name__}."
+        )
+    if value < low:
+        raise ValueError(f"The '{name}' parameter of {_WHERE} must be >= {low}; got {value}.")
+    return int(value)
