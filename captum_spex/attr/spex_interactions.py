@@ -435,6 +435,7 @@ class SpexInteractions(PerturbationAttribution):
         seed: int = 0,
         attribution: Literal["shapley", "banzhaf"] = "shapley",
         *,
+        method: Literal["spex", "proxy"] = "spex",
         cache: str | os.PathLike[str] | None = None,
         executor: Executor | None = None,
         max_retries: int = 2,
@@ -485,8 +486,9 @@ class SpexInteractions(PerturbationAttribution):
         attribution : {"shapley", "banzhaf"}, default "shapley"
             The first-order index returned: Shapley values (they sum to ``f(x) -
             f(baseline)``) or Banzhaf values (the average removal effect over all contexts).
-        cache, executor, max_retries
-            Crash-safe query store and scale-out; see :meth:`attribute_interactions`.
+        method, cache, executor, max_retries
+            ProxySPEX, the crash-safe query store and scale-out; see
+            :meth:`attribute_interactions`.
 
         Returns
         -------
@@ -535,7 +537,7 @@ class SpexInteractions(PerturbationAttribution):
             perturbations_per_eval,
             show_progress,
             seed,
-            {"cache": cache, "executor": executor, "max_retries": max_retries},
+            {"method": method, "cache": cache, "executor": executor, "max_retries": max_retries},
         )
         per_input: list[list[Tensor]] = [[] for _ in games[0].inputs]
         for game, inter in zip(games, results):
@@ -560,6 +562,7 @@ class SpexInteractions(PerturbationAttribution):
         show_progress: bool = False,
         seed: int = 0,
         *,
+        method: Literal["spex", "proxy"] = "spex",
         cache: str | os.PathLike[str] | None = None,
         executor: Executor | None = None,
         max_retries: int = 2,
@@ -592,6 +595,9 @@ class SpexInteractions(PerturbationAttribution):
             Show a progress bar ("Spex Interactions attribution") over the forward calls.
         seed : int, default 0
             Seed of the query design.
+        method : {"spex", "proxy"}, default "spex"
+            "proxy" runs ProxySPEX (boosted trees on uniform masks; the ``proxy`` extra),
+            which needs far fewer queries when interactions are hierarchical (AND-like).
         cache : str or os.PathLike, optional
             SQLite file of finished model queries, keyed by the identity of the model, the
             example, its baselines, target, extra arguments and feature groups, and the mask.
@@ -642,7 +648,7 @@ class SpexInteractions(PerturbationAttribution):
             perturbations_per_eval,
             show_progress,
             seed,
-            {"cache": cache, "executor": executor, "max_retries": max_retries},
+            {"method": method, "cache": cache, "executor": executor, "max_retries": max_retries},
         )
         return results[0] if len(results) == 1 else results
 
@@ -678,6 +684,11 @@ class SpexInteractions(PerturbationAttribution):
         masks = _check_feature_mask(feature_mask, inputs_tuple, batch, method)
         args = _format_additional_forward_args(additional_forward_args)
         _check_executor(scale["executor"], scale["max_retries"], None, f"SpexInteractions.{method}")
+        if scale["method"] not in ("spex", "proxy"):
+            raise ValueError(
+                f"The 'method' parameter of SpexInteractions.{method} must be 'spex' or "
+                f"'proxy'; got {scale['method']!r}."
+            )
         if scale["cache"] is not None and not isinstance(scale["cache"], (str, os.PathLike)):
             raise TypeError(
                 f"The 'cache' parameter of SpexInteractions.{method} must be a path (str or "
@@ -691,7 +702,10 @@ class SpexInteractions(PerturbationAttribution):
                 for b, x in zip(_tensorize_baseline(inputs_tuple, base), inputs_tuple)
             )
             games = self._games(inputs_tuple, base, masks, target, args, batch)
-            budgets = [self._budget(g.n_features, n_samples, max_degree, method) for g in games]
+            budgets = [
+                self._budget(g.n_features, n_samples, max_degree, method, scale["method"])
+                for g in games
+            ]
             n_initial = 0
             if batch > 1:  # find the output mode, as Captum's perturbation methods do
                 n_initial = 1
@@ -700,7 +714,9 @@ class SpexInteractions(PerturbationAttribution):
                     budgets = budgets[:1]  # the masks are shared: the same features
             if show_progress:
                 total = n_initial + sum(
-                    math.ceil(planned_queries(g.n_features, b, max_degree, seed) / ppe)
+                    math.ceil(
+                        planned_queries(g.n_features, b, max_degree, seed, scale["method"]) / ppe
+                    )
                     for g, b in zip(games, budgets)
                 )
                 bar = progress(desc=f"{self.get_name()} attribution", total=total)
@@ -794,7 +810,9 @@ class SpexInteractions(PerturbationAttribution):
         return games
 
     @staticmethod
-    def _budget(n_features: int, n_samples: int | None, max_degree: int, method: str) -> int:
+    def _budget(
+        n_features: int, n_samples: int | None, max_degree: int, method: str, algorithm: str
+    ) -> int:
         if n_features == 0:
             raise ValueError(
                 f"The 'inputs' parameter of SpexInteractions.{method} has no elements to "
@@ -802,7 +820,7 @@ class SpexInteractions(PerturbationAttribution):
             )
         if n_samples is None:
             return _default_n_samples(n_features, max_degree)
-        check_budget(n_features, n_samples, max_degree, caller=f"SpexInteractions.{method}")
+        check_budget(n_features, n_samples, max_degree, f"SpexInteractions.{method}", algorithm)
         return n_samples
 
     def _run_game(
@@ -852,6 +870,7 @@ class SpexInteractions(PerturbationAttribution):
                 cache_key=cache_key,
                 executor=executor,
                 max_retries=scale["max_retries"],
+                method=scale["method"],
                 on_batch=on_batch if executor is not None else None,
             )
         except SpexQueryError as err:

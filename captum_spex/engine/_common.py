@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import numbers
 import os
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Executor, wait
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,6 +17,19 @@ import numpy as np
 from ..store import QueryStore, fingerprint
 
 ValueFunction = Callable[[np.ndarray], Any]
+
+
+def _external_stacklevel() -> int:
+    """``stacklevel`` for ``warnings.warn`` that points at the first frame outside this
+    package, whichever public entry point (spex, proxy_spex, SpexInteractions...) led here.
+    Call it from the function that calls ``warnings.warn``."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 class SpexQueryError(RuntimeError):
@@ -225,6 +240,41 @@ def _query_executor(executor, value_function, masks, blocks, state, max_retries)
             fut.cancel()
     if fatal is not None:
         raise state.failure(fatal) from fatal
+
+
+@dataclass
+class _QueryPlan:
+    """How masks are evaluated: batching, progress, store, executor."""
+
+    value_function: ValueFunction
+    batch_size: int
+    show_progress: bool
+    store: QueryStore | None
+    executor: Executor | None
+    max_retries: int
+    on_batch: Callable[[int], None] | None
+    label: str = "SPEX queries"
+
+    def run(self, masks: np.ndarray) -> tuple[np.ndarray, dict]:
+        bar = _progress(self.show_progress, masks.shape[0], self.label)
+        stats: dict = {}
+        try:
+            values, spent, n_cached = _query(
+                self.value_function,
+                masks,
+                self.batch_size,
+                bar,
+                self.store,
+                self.executor,
+                self.max_retries,
+                self.on_batch,
+                stats,
+            )
+        finally:
+            if bar is not None:
+                bar.close()
+        stats.update(value_seconds=spent, n_from_cache=n_cached)
+        return values, stats
 
 
 def _check_executor(executor: Any, max_retries: Any, on_batch: Any, caller: str) -> None:

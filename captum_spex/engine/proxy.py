@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
 from typing import Any
 
 import numpy as np
 
 from ..interactions import Interactions
-from ._common import ValueFunction, _check_int, _open_store, _progress, _query
+from ._common import ValueFunction, _external_stacklevel, _progress, _QueryPlan
 from .design import usable_budget
 from .refine import parity_features
 
@@ -85,7 +86,8 @@ def _lgb_grid(max_degree: int) -> list[dict[str, Any]]:
     return out
 
 
-def _import_lightgbm():
+def import_lightgbm():
+    """Import LightGBM, or raise an ImportError naming the ``proxy`` extra."""
     try:
         import lightgbm
     except ImportError as exc:
@@ -94,6 +96,15 @@ def _import_lightgbm():
             'pip install "captum-spex[proxy]"'
         ) from exc
     return lightgbm
+
+
+def check_proxy_budget(n_features: int, n_samples: int, caller: str = "spex") -> None:
+    """ProxySPEX needs at least 32 masks (train and validation splits)."""
+    if usable_budget(n_samples, n_features) < _MIN_SAMPLES:
+        raise ValueError(
+            f"The 'n_samples' parameter of {caller} must be at least {_MIN_SAMPLES} for "
+            f"method='proxy' (train and validation splits); got {n_samples}."
+        )
 
 
 # ---------------------------------------------------------------------- masks
@@ -375,8 +386,13 @@ def proxy_spex(
     n_terms: int | None = None,
     cache: str | os.PathLike[str] | None = None,
     cache_key: str | None = None,
+    executor: Executor | None = None,
+    max_retries: int = 2,
+    on_batch: Callable[[int], None] | None = None,
 ) -> Interactions:
     """Explain a set function by the Fourier expansion of a boosted-tree proxy (ProxySPEX).
+
+    The same as ``spex(..., method="proxy")``.
 
     ProxySPEX (Butler et al., 2025) queries the function on ``n_samples`` uniform random
     masks, fits LightGBM gradient-boosted trees to the values (three tree shapes with
@@ -422,6 +438,8 @@ def proxy_spex(
         same seed and arguments reads them back and queries only the missing masks.
     cache_key : str, optional
         Identity of the explained function inside ``cache`` (see :func:`captum_spex.spex`).
+    executor, max_retries, on_batch
+        Scale-out of the queries, as in :func:`captum_spex.spex`.
 
     Returns
     -------
@@ -461,101 +479,34 @@ def proxy_spex(
     >>> sorted(k for k, v in result.fourier().items() if abs(v) > 1e-3)
     [(), (1,), (3,), (3, 7), (7,)]
     """
-    if not callable(value_function):
-        raise TypeError(f"value_function must be callable; got {type(value_function).__name__}")
-    n = _check_int(n_features, "n_features", 1)
-    n_samples = _check_int(n_samples, "n_samples", 1)
-    max_degree = _check_int(max_degree, "max_degree", 1)
-    seed = _check_int(seed, "seed", 0)
-    batch_size = _check_int(batch_size, "batch_size", 1)
-    if n_terms is not None:
-        n_terms = _check_int(n_terms, "n_terms", 1)
-    if not isinstance(show_progress, bool):
-        raise TypeError("The 'show_progress' parameter of spex must be a bool.")
-    if feature_names is not None and len(feature_names) != n:
-        raise ValueError(f"feature_names has {len(feature_names)} names for {n} features")
-    max_degree = min(max_degree, n)
+    from .spex import spex
 
-    if cache is not None and not isinstance(cache, (str, os.PathLike)):
-        raise TypeError(
-            f"The 'cache' parameter must be a path (str or os.PathLike); got "
-            f"{type(cache).__name__}."
-        )
-    max_degree = min(max_degree, n)
-    budget = usable_budget(n_samples, n)
-    exact = n <= 30 and (1 << n) <= budget
-    if not exact and budget < _MIN_SAMPLES:
-        raise ValueError(
-            f"The 'n_samples' parameter of spex must be at least {_MIN_SAMPLES} for "
-            f"method='proxy' (train and validation splits); got {n_samples}."
-        )
-    if exact:  # all 2^n masks: the exact transform, exactly as spex computes it
-        from .spex import spex
-
-        res = spex(
-            value_function,
-            n,
-            n_samples=n_samples,
-            max_degree=max_degree,
-            seed=seed,
-            show_progress=show_progress,
-            batch_size=batch_size,
-            feature_names=feature_names,
-            cache=cache,
-            cache_key=cache_key,
-        )
-        return Interactions(
-            n,
-            res.terms,
-            res.coefficients,
-            n_queries=res.n_queries,
-            max_degree=res.max_degree,
-            feature_names=feature_names,
-            diagnostics=res.diagnostics,
-            method="proxy",
-        )
-    lgb = _import_lightgbm()  # before any (expensive) query
-    store = _open_store(cache, cache_key, value_function, n)
-    try:
-        terms, coefs, n_queries, diag = _proxy(
-            lgb,
-            value_function,
-            n,
-            budget,
-            max_degree,
-            seed,
-            show_progress,
-            batch_size,
-            n_terms,
-            store,
-        )
-    finally:
-        if store is not None:
-            store.close()
-    return Interactions(
-        n,
-        terms,
-        coefs if coefs.shape[1] > 1 else coefs[:, 0],
-        n_queries=n_queries,
+    return spex(
+        value_function,
+        n_features,
+        n_samples=n_samples,
         max_degree=max_degree,
+        seed=seed,
+        show_progress=show_progress,
+        batch_size=batch_size,
         feature_names=feature_names,
-        diagnostics=diag,
+        cache=cache,
+        cache_key=cache_key,
+        executor=executor,
+        max_retries=max_retries,
+        on_batch=on_batch,
         method="proxy",
+        n_terms=n_terms,
     )
 
 
-def _proxy(
-    lgb, value_function, n, n_samples, max_degree, seed, show_progress, batch_size, n_terms, store
-):
-    """Uniform masks, boosted trees, their exact expansion, top terms refitted by ridge."""
+def run_proxy(lgb, plan: _QueryPlan, n, n_samples, max_degree, seed, n_terms):
+    """Uniform masks, boosted trees, their exact expansion, top terms refitted by ridge
+    (called by ``spex(method="proxy")`` after validation)."""
     rng = np.random.default_rng(seed)
     masks = _uniform_masks(rng, n, n_samples)
-    bar = _progress(show_progress, masks.shape[0], "ProxySPEX queries")
-    try:
-        values, spent, n_cached = _query(value_function, masks, batch_size, bar, store)
-    finally:
-        if bar is not None:
-            bar.close()
+    values, stats = plan.run(masks)
+    show_progress = plan.show_progress
 
     t0 = time.perf_counter()
     n_all = masks.shape[0]
@@ -621,9 +572,8 @@ def _proxy(
     diag = {
         "mode": "proxy",
         "fit_seconds": fit_seconds,
-        "value_seconds": spent,
+        **stats,
         "n_queries": int(n_all),
-        "n_from_cache": n_cached,
         "n_train": int(tr.size),
         "n_validation": int(va.size),
         "n_trees": per_output([int(it) for _, _, it, _ in fitted]),
@@ -645,7 +595,7 @@ def _proxy(
             f"{va.size} held-out uniform masks ({degrees.size} terms). Try a larger n_samples or a "
             "higher max_degree; SPEX may suit non-hierarchical interactions better.",
             SpexFitWarning,
-            stacklevel=3,
+            stacklevel=_external_stacklevel(),
         )
     terms = [tuple(int(i) for i in s[:d]) for s, d in zip(supports, degrees)]
     return terms, coefs, n_all, diag

@@ -6,22 +6,21 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
 from ..interactions import Interactions
-from ..store import QueryStore
 from . import _kernels
 from ._common import (
     SpexQueryError,
     ValueFunction,
     _check_executor,
     _check_int,
+    _external_stacklevel,
     _open_store,
     _progress,
-    _query,
+    _QueryPlan,
 )
 from .design import minimum_budget, plan_design, usable_budget
 from .peeling import Decoder, bucket_transform
@@ -53,11 +52,18 @@ def uses_exact(n_features: int, n_samples: int) -> bool:
     return n_features <= 30 and (1 << n_features) <= usable_budget(n_samples, n_features)
 
 
-def check_budget(n_features: int, n_samples: int, max_degree: int, caller: str = "spex") -> None:
+def check_budget(
+    n_features: int, n_samples: int, max_degree: int, caller: str = "spex", method: str = "spex"
+) -> None:
     """Raise ``ValueError`` naming the minimum when ``n_samples`` cannot run (before any
     query)."""
     max_degree = min(max_degree, n_features)
     if uses_exact(n_features, n_samples):
+        return
+    if method == "proxy":
+        from .proxy import check_proxy_budget
+
+        check_proxy_budget(n_features, n_samples, caller)
         return
     minimum = minimum_budget(n_features, max_degree)
     if n_features <= 30:
@@ -70,49 +76,19 @@ def check_budget(n_features: int, n_samples: int, max_degree: int, caller: str =
         )
 
 
-def planned_queries(n_features: int, n_samples: int, max_degree: int, seed: int) -> int:
+def planned_queries(
+    n_features: int, n_samples: int, max_degree: int, seed: int, method: str = "spex"
+) -> int:
     """The number of masks ``spex()`` will evaluate with these arguments (for progress
     bars of callers that count their own model calls)."""
     if uses_exact(n_features, n_samples):
         return 1 << n_features
+    if method == "proxy":  # distinct uniform masks, the whole (capped) budget
+        return usable_budget(n_samples, n_features)
     design = plan_design(
         n_features, n_samples, min(max_degree, n_features), np.random.default_rng(seed)
     )
     return int(design.masks.shape[0])
-
-
-@dataclass
-class _QueryPlan:
-    """How masks are evaluated: batching, progress, store, executor."""
-
-    value_function: ValueFunction
-    batch_size: int
-    show_progress: bool
-    store: QueryStore | None
-    executor: Executor | None
-    max_retries: int
-    on_batch: Callable[[int], None] | None
-
-    def run(self, masks: np.ndarray) -> tuple[np.ndarray, dict]:
-        bar = _progress(self.show_progress, masks.shape[0], "SPEX queries")
-        stats: dict = {}
-        try:
-            values, spent, n_cached = _query(
-                self.value_function,
-                masks,
-                self.batch_size,
-                bar,
-                self.store,
-                self.executor,
-                self.max_retries,
-                self.on_batch,
-                stats,
-            )
-        finally:
-            if bar is not None:
-                bar.close()
-        stats.update(value_seconds=spent, n_from_cache=n_cached)
-        return values, stats
 
 
 def _exact(plan: _QueryPlan, n: int, max_degree: int):
@@ -160,13 +136,16 @@ def spex(
     executor: Executor | None = None,
     max_retries: int = 2,
     on_batch: Callable[[int], None] | None = None,
+    method: Literal["spex", "proxy"] = "spex",
+    n_terms: int | None = None,
 ) -> Interactions:
     """Explain a set function by its sparse Fourier (Walsh-Hadamard) interactions with SPEX.
 
     SPEX (Kang et al., ICML 2025, https://arxiv.org/abs/2502.13870) queries the function on
     masks chosen by a sparse Fourier transform design (random subsampling + BCH-coded
     delays), decodes the significant interactions by peeling, and refits them by least
-    squares on every query.
+    squares on every query. ``method="proxy"`` runs ProxySPEX instead (boosted trees on
+    uniform random masks, see :func:`captum_spex.engine.proxy.proxy_spex`).
 
     Parameters
     ----------
@@ -212,6 +191,12 @@ def spex(
     on_batch : callable, optional
         Called in the caller's process with the number of masks of every finished batch
         (for the progress bars of front ends).
+    method : {"spex", "proxy"}, default "spex"
+        "spex": the sparse Fourier design and decoder. "proxy": ProxySPEX, LightGBM trees
+        fitted on ``n_samples`` uniform masks and read off exactly (needs the ``proxy``
+        extra; far fewer queries when interactions are hierarchical, AND-like).
+    n_terms : int, optional
+        ProxySPEX only: the number of terms kept for the refit (default: validated).
 
     Returns
     -------
@@ -256,21 +241,46 @@ def spex(
         raise ValueError(
             f"The 'decoder' parameter of spex must be 'soft' or 'hard'; got {decoder!r}."
         )
+    if method not in ("spex", "proxy"):
+        raise ValueError(
+            f"The 'method' parameter of spex must be 'spex' or 'proxy'; got {method!r}."
+        )
+    if n_terms is not None:
+        if method != "proxy":
+            raise ValueError("The 'n_terms' parameter of spex applies to method='proxy' only.")
+        n_terms = _check_int(n_terms, "n_terms", 1)
     if not isinstance(show_progress, bool):
         raise TypeError("The 'show_progress' parameter of spex must be a bool.")
     if feature_names is not None and len(feature_names) != n:
         raise ValueError(f"feature_names has {len(feature_names)} names for {n} features")
     max_degree = min(max_degree, n)
-    check_budget(n, n_samples, max_degree)
     exact = uses_exact(n, n_samples)
+    check_budget(n, n_samples, max_degree, method=method)
+    if method == "proxy" and not exact:
+        from .proxy import import_lightgbm
+
+        lgb = import_lightgbm()  # before any (expensive) query
     _check_executor(executor, max_retries, on_batch, "spex")
     store = _open_store(cache, cache_key, value_function, n)
     plan = _QueryPlan(
-        value_function, batch_size, show_progress, store, executor, max_retries, on_batch
+        value_function,
+        batch_size,
+        show_progress,
+        store,
+        executor,
+        max_retries,
+        on_batch,
+        "ProxySPEX queries" if method == "proxy" else "SPEX queries",
     )
     try:
         if exact:
             terms, coefs, n_queries, diag = _exact(plan, n, max_degree)
+        elif method == "proxy":
+            from .proxy import run_proxy
+
+            terms, coefs, n_queries, diag = run_proxy(
+                lgb, plan, n, usable_budget(n_samples, n), max_degree, seed, n_terms
+            )
         else:
             terms, coefs, n_queries, diag = _sparse(
                 plan, n, n_samples, max_degree, seed, decoder, show_progress
@@ -286,6 +296,7 @@ def spex(
         max_degree=max_degree,
         feature_names=feature_names,
         diagnostics=diag,
+        method=method,
     )
 
 
@@ -415,5 +426,5 @@ def _warn_if_poor(diag: dict, r2_est) -> None:
         "function may not be sparse at this budget: try a larger n_samples, a higher "
         "max_degree, or grouping features (fewer, coarser features).",
         SpexFitWarning,
-        stacklevel=4,
+        stacklevel=_external_stacklevel(),
     )
