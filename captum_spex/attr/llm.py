@@ -6,6 +6,7 @@ import numbers
 import os
 import warnings
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
 from copy import copy
 from typing import Any, Literal
 
@@ -22,6 +23,7 @@ from captum.attr._core.llm_attr import _convert_ids_to_pretty_tokens
 from torch import Tensor
 
 from ..engine import SpexQueryError, spex
+from ..engine._common import _check_executor
 from ..engine.spex import check_budget, planned_queries
 from ..interactions import Interactions
 from ..store import fingerprint
@@ -258,6 +260,9 @@ class LLMSpexAttribution(LLMAttribution):
         max_batch_tokens: int = 8192,
         attribution: Literal["shapley", "banzhaf"] = "shapley",
         cache: str | os.PathLike[str] | None = None,
+        method: Literal["spex", "proxy"] = "spex",
+        executor: Executor | None = None,
+        max_retries: int = 2,
     ) -> LLMSpexAttributionResult:
         r"""Explain the target answer by SPEX over the prompt's interpretable features.
 
@@ -298,6 +303,16 @@ class LLMSpexAttribution(LLMAttribution):
             model's weights, the input (template, values, baselines, mask), the target and
             ``attr_target``. Masks are committed 1,024 at a time; a rerun after a crash
             scores only the missing ones.
+        method : {"spex", "proxy"}, default "spex"
+            "proxy" runs ProxySPEX (boosted trees on uniform masks, the ``proxy`` extra).
+        executor : concurrent.futures.Executor, optional
+            Score the batches of masked prompts on an executor (see
+            :func:`captum_spex.spex`). The scoring closure holds the model, so use a thread
+            pool (several models on one machine: one explainer each) or, for processes and
+            Dask, :class:`~captum_spex.attr.SpexInteractions` with a
+            :class:`~captum_spex.distributed.ModelFactory`.
+        max_retries : int, default 2
+            With an executor, how often a failed batch is resubmitted.
 
         Returns
         -------
@@ -338,7 +353,12 @@ class LLMSpexAttribution(LLMAttribution):
                 f"The 'cache' parameter of {_WHERE} must be a path (str or os.PathLike); got "
                 f"{type(cache).__name__}."
             )
-        n_samples = self._budget(n_features, n_samples, max_degree)
+        if method not in ("spex", "proxy"):
+            raise ValueError(
+                f"The 'method' parameter of {_WHERE} must be 'spex' or 'proxy'; got {method!r}."
+            )
+        _check_executor(executor, max_retries, None, _WHERE)
+        n_samples = self._budget(n_features, n_samples, max_degree, method)
         self._prompts(inp, np.zeros((1, n_features), dtype=bool))  # fails early if empty
         if getattr(self.model, "training", False):
             warnings.warn(
@@ -353,7 +373,7 @@ class LLMSpexAttribution(LLMAttribution):
             self.model, target_ids, batch_size=batch_size, max_batch_tokens=max_batch_tokens
         )
         if show_progress:
-            total = planned_queries(n_features, n_samples, max_degree, seed)
+            total = planned_queries(n_features, n_samples, max_degree, seed, method)
             bar: Any = progress(desc=f"{self.get_name()} attribution", total=total, unit="mask")
         else:
             bar = NullProgress()
@@ -391,6 +411,9 @@ class LLMSpexAttribution(LLMAttribution):
                 cache=cache,
                 cache_key=cache_key,
                 on_batch=lambda k: bar.update(k - _take(scored, k)),
+                method=method,
+                executor=executor,
+                max_retries=max_retries,
             )
         except SpexQueryError as err:
             # let the model's (or the input's) own exception through, with a note
@@ -453,11 +476,11 @@ class LLMSpexAttribution(LLMAttribution):
         return inp
 
     @staticmethod
-    def _budget(n_features: int, n_samples: Any, max_degree: int) -> int:
+    def _budget(n_features: int, n_samples: Any, max_degree: int, method: str = "spex") -> int:
         if n_samples is None:
             return _default_n_samples(n_features, max_degree)
         n_samples = _check_int(n_samples, "n_samples", 1)
-        check_budget(n_features, n_samples, max_degree, caller=_WHERE)
+        check_budget(n_features, n_samples, max_degree, _WHERE, method)
         return n_samples
 
     def _target_ids(

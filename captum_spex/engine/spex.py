@@ -389,6 +389,9 @@ def _decode(design, values, max_degree, n_chase, show_progress):
         var = np.var(y_held, axis=0)
         r2_est = 1.0 - np.mean((y_held - pred) ** 2, axis=0) / np.where(var > 0, var, 1.0)
     energy = np.einsum("ocpj,ocpj->o", big_u, big_u)
+    const = [k for k in range(len(terms)) if not terms[k]]
+    if const:  # the constant sits in bucket 0 of every group and delay: not signal
+        energy = energy - big_u.shape[1] * big_u.shape[2] * fit.coefs[const[0]] ** 2
     left = np.einsum("ocpj,ocpj->o", fit.residual_u, fit.residual_u)
     diag = {
         "mode": "sparse",

@@ -107,6 +107,8 @@ def pairwise_matrix(
     matrix = np.zeros((len(feats), len(feats)))
     for degree in (1, 2):
         rows = np.flatnonzero(res.degrees == degree)
+        if rows.size == 0:  # e.g. a constant-only explanation
+            continue
         a = position[res.indices[rows, 0]]
         b = position[res.indices[rows, degree - 1]]
         keep = (a >= 0) & (b >= 0)

@@ -149,3 +149,14 @@ def test_labels_follow_feature_names_argument():
     assert [t.get_text() for t in ax.get_yticklabels()] == ["1 × 2"]
     fig, ax = plot_top_interactions(inter, k=1, feature_names=TOKENS)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["amazon × river[2]"]
+
+
+def test_pairwise_views_of_a_constant_only_explanation_are_empty():
+    from captum_spex import Interactions
+    from captum_spex.viz import pairwise_matrix, plot_interaction_heatmap
+
+    inter = Interactions(4, [()], [1.5])
+    feats, matrix = pairwise_matrix(inter, m=3)
+    assert len(feats) == 3 and not matrix.any()
+    fig, _ = plot_interaction_heatmap(inter, m=3)
+    assert fig is not None
