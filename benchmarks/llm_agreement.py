@@ -7,7 +7,10 @@ Run ``python benchmarks/llm_agreement.py`` from the repository root, after
    (``llm_qa_example.py``) against ``LLMAttribution(ShapleyValueSampling)`` on the same prompt
    and target (``use_cached_outputs=False``, ``forward_in_tokens=False``); Spearman's rank
    correlation over all features and over the largest ones, and sign agreement.
-2. Exact path, few features: ``LLMSpexAttribution`` against ``LLMAttribution(ShapleyValues)``
+2. A sharper reference for the two largest SPEX features: paired permutation estimates of
+   their Shapley values from ``--check-perms`` permutations, scored with the same model
+   (through ``TeacherForcedScorer``, which equals Captum's forward), with standard errors.
+3. Exact path, few features: ``LLMSpexAttribution`` against ``LLMAttribution(ShapleyValues)``
    (``use_cached_outputs=False``) on a small template; max abs difference.
 """
 
@@ -34,6 +37,7 @@ from captum.attr import (  # noqa: E402
 from captum_spex import Interactions  # noqa: E402
 from captum_spex.attr import SpexInteractions  # noqa: E402
 from captum_spex.attr.llm import LLMSpexAttribution  # noqa: E402
+from captum_spex.attr.scoring import TeacherForcedScorer  # noqa: E402
 from captum_spex.models import load_smollm2  # noqa: E402
 from tests.fixtures.qa import nfl_pass_example, qa_template_input  # noqa: E402
 
@@ -48,6 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--svs-samples", type=int, default=25)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--check-perms", type=int, default=150)
     parser.add_argument(
         "--spex", default=str(ROOT / "benchmarks" / "results" / "llm_qa_example.json")
     )
@@ -89,7 +94,32 @@ def main(argv: list[str] | None = None) -> None:
     for i in top:
         print(f"  {words[i]:<12} {spex_sv[i]:+7.3f} {b[i]:+7.3f}")
 
-    # 2. exact path vs Captum's ShapleyValues
+    # 2. many-permutation reference for the two largest SPEX features
+    target_ids = tok.encode(ex["answer"], add_special_tokens=False)
+    feats = [int(i) for i in np.argsort(-np.abs(spex_sv))[:2]]
+    rng = np.random.default_rng(1)
+    masks = []
+    for _ in range(args.check_perms):
+        perm = rng.permutation(len(words))
+        for f in feats:
+            before = np.zeros(len(words), dtype=bool)
+            before[perm[: int(np.flatnonzero(perm == f)[0])]] = True
+            with_f = before.copy()
+            with_f[f] = True
+            masks += [before, with_f]
+    masks = np.array(masks)
+    prompts = [tok.encode(inp.to_model_input(torch.tensor(m[None]))) for m in masks]
+    vals = TeacherForcedScorer(model, target_ids)(prompts)[:, 0].reshape(-1, 2, 2)
+    marg = vals[:, :, 1] - vals[:, :, 0]
+    print(f"\n  reference from {args.check_perms} permutations (value +- standard error):")
+    for k, f in enumerate(feats):
+        se = marg[:, k].std(ddof=1) / np.sqrt(len(marg))
+        print(
+            f"  {words[f]:<12} SPEX {spex_sv[f]:+7.3f}  SVS({args.svs_samples}) {b[f]:+7.3f}  "
+            f"reference {marg[:, k].mean():+7.3f} +- {se:.3f}"
+        )
+
+    # 3. exact path vs Captum's ShapleyValues
     small = TextTemplateInput(
         "Passage: {} Philip Rivers threw a{} TD pass{}{}.\nQuestion: Who threw a TD pass?\nAnswer:",
         ["Damon Huard threw a 2-yard TD pass.", " 38-yard", " to Vincent Jackson", " again"],
