@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 import os
+import threading
 import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
@@ -380,12 +381,13 @@ class LLMSpexAttribution(LLMAttribution):
         full_mask = np.ones(n_features, dtype=bool)
         seen_full: dict[str, np.ndarray] = {}
 
-        scored = [0]  # masks the scorer already counted on the bar
+        # masks the scorer already counted on the bar (value_function may run in threads)
+        scored = _Counter()
 
         def value_function(masks: np.ndarray) -> np.ndarray:
             prompts = self._prompts(inp, masks)
             vals = scorer(prompts, on_batch=bar.update)
-            scored[0] += masks.shape[0]
+            scored.add(masks.shape[0])
             full = np.flatnonzero(masks.all(axis=1))
             if full.size:
                 seen_full["value"] = vals[full[0]]
@@ -410,7 +412,7 @@ class LLMSpexAttribution(LLMAttribution):
                 batch_size=_MASKS_PER_CALL,
                 cache=cache,
                 cache_key=cache_key,
-                on_batch=lambda k: bar.update(k - _take(scored, k)),
+                on_batch=lambda k: bar.update(k - scored.take(k)),
                 method=method,
                 executor=executor,
                 max_retries=max_retries,
@@ -566,11 +568,23 @@ class LLMSpexAttribution(LLMAttribution):
         return [sep.join(m) for m in members], ids
 
 
-def _take(counter: list[int], k: int) -> int:
-    """Take up to ``k`` from ``counter[0]``; return how many were taken."""
-    took = min(k, counter[0])
-    counter[0] -= took
-    return took
+class _Counter:
+    """A thread-safe count of masks already shown on the progress bar."""
+
+    def __init__(self) -> None:
+        self._n = 0
+        self._lock = threading.Lock()
+
+    def add(self, k: int) -> None:
+        with self._lock:
+            self._n += k
+
+    def take(self, k: int) -> int:
+        """Take up to ``k``; return how many were taken."""
+        with self._lock:
+            took = min(k, self._n)
+            self._n -= took
+            return took
 
 
 def _input_identity(inp: TextTemplateInput | TextTokenInput) -> list[Any]:

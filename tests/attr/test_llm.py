@@ -311,3 +311,19 @@ def test_cache_resumes_without_scoring_masks_again(mock_stderr, tiny, tmp_path):
     assert other.interactions.fourier() != first.interactions.fourier()  # target in the key
     with pytest.raises(TypeError, match="cache"):
         _spex(model, tok).attribute(inp, target="a dog", cache=3)
+
+
+@mock.patch("sys.stderr", new_callable=io.StringIO)
+def test_thread_executor_matches_serial(mock_stderr, tiny):
+    from concurrent.futures import ThreadPoolExecutor
+
+    model, tok = tiny
+    inp = TextTemplateInput("{} {} {} {} ? answer :", ["the cat", "sat", "on", "the mat"])
+    serial = _spex(model, tok).attribute(inp, target="a dog")
+    with ThreadPoolExecutor(2) as pool:
+        threaded = _spex(model, tok).attribute(
+            inp, target="a dog", executor=pool, show_progress=True
+        )
+    for term, value in serial.interactions.fourier().items():
+        assert threaded.interactions.fourier()[term] == pytest.approx(value, abs=1e-5)
+    assert "16/16" in mock_stderr.getvalue()
