@@ -44,6 +44,8 @@ class SpexFitWarning(UserWarning):
 _R2_WARN = 0.75
 
 _MAX_REFINE_ROUNDS = 4
+# in exact mode, up to this many features every order of the transform is returned
+_EXACT_FULL_MAX_N = 16
 _CHASE_DEPTH = {"soft": 8, "hard": 0}
 
 
@@ -92,7 +94,12 @@ def planned_queries(
 
 
 def _exact(plan: _QueryPlan, n: int, max_degree: int):
-    """All 2^n masks: the exact transform, truncated to degree <= max_degree."""
+    """All 2^n masks: the exact transform.
+
+    Up to ``_EXACT_FULL_MAX_N`` features every order is kept, so that Shapley and Banzhaf
+    values (and every index) are exact; beyond, the conversions would scatter ``3^n``
+    subsets and the transform is truncated to ``max_degree`` (the best approximation of that
+    degree under uniform masks), its lost energy reported in the diagnostics."""
     idx = np.arange(1 << n, dtype=np.int64)
     masks = ((idx[:, None] >> np.arange(n)) & 1).astype(bool)
     values, stats = plan.run(masks)
@@ -101,6 +108,8 @@ def _exact(plan: _QueryPlan, n: int, max_degree: int):
     _kernels.fwht(coefs)
     coefs /= 1 << n
     degree = sum((idx >> r) & 1 for r in range(n))
+    if n <= _EXACT_FULL_MAX_N:
+        max_degree = n
     scale = float(np.abs(coefs).max()) if coefs.size else 0.0
     keep = (degree <= max_degree) & (np.abs(coefs).max(axis=0) > 1e-13 * max(scale, 1e-300))
     keep[0] = True
@@ -111,8 +120,9 @@ def _exact(plan: _QueryPlan, n: int, max_degree: int):
     diagnostics = {
         "mode": "exact",
         "truncated_energy": truncated,
-        # exact: the only loss is the truncation to max_degree
+        # exact: the only loss is a truncation to max_degree (none up to 16 features)
         "r2_estimate": 1.0 - truncated / total if total > 0 else 1.0,
+        "returned_degree": int(max_degree),
         "decode_seconds": time.perf_counter() - t0,
         "n_terms": len(terms),
         **stats,
@@ -159,6 +169,8 @@ def spex(
         ``2^n <= n_samples`` the exact transform of all ``2^n`` masks is computed instead.
     max_degree : int, default 5
         Largest interaction order to recover (the BCH code corrects ``t = max_degree``).
+        In exact mode (``2^n <= n_samples``) with at most 16 features every order is
+        returned, so that all indices are exact.
     seed : int, default 0
         Seed of the query design; the same seed gives the same masks and result.
     show_progress : bool, default False
@@ -293,7 +305,7 @@ def spex(
         terms,
         coefs if coefs.shape[1] > 1 else coefs[:, 0],
         n_queries=n_queries,
-        max_degree=max_degree,
+        max_degree=diag.get("returned_degree", max_degree),
         feature_names=feature_names,
         diagnostics=diag,
         method=method,
