@@ -2,6 +2,7 @@
 TypeError, before any numba kernel runs (no segfault, no hang)."""
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -256,3 +257,95 @@ def test_attribute_forward_of_wrong_length_is_named():
 def test_attribute_counts_were_exercised():
     print(f"bad SpexInteractions inputs tried: {COUNTS['attribute']}")
     assert COUNTS["attribute"] >= 500
+
+
+# ------------------------------------------------------------------ LLMSpexAttribution
+COUNTS["llm"] = 0
+
+
+def _llm():
+    from captum_spex.attr.llm import LLMSpexAttribution
+    from tests.fixtures.tiny_lm import tiny_gpt2
+
+    model, tok = tiny_gpt2()
+    return LLMSpexAttribution(SpexInteractions(model), tok), tok
+
+
+_LLM = []
+
+
+@pytest.fixture(scope="module")
+def llm_ready():
+    # built once, outside hypothesis' per-example deadline
+    if not _LLM:
+        _LLM.append(_llm())
+
+
+_DEFAULT_INP = object()
+
+
+def _llm_call(inp=_DEFAULT_INP, **kwargs):
+    from captum.attr import TextTemplateInput
+
+    if not _LLM:
+        _LLM.append(_llm())
+    explainer, _ = _LLM[0]
+    if inp is _DEFAULT_INP:
+        inp = TextTemplateInput("the {} sat on the {}", ["cat", "mat"])
+    args = {"target": "dog", "n_samples": 4}
+    args.update(kwargs)
+    try:
+        explainer.attribute(inp, **args)
+    except (ValueError, TypeError) as exc:
+        COUNTS["llm"] += 1
+        return type(exc), str(exc)
+    raise AssertionError(f"no error for {kwargs}")
+
+
+@settings(max_examples=60, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    name=st.sampled_from(["n_samples", "max_degree", "seed", "batch_size"]),
+    bad=st.one_of(st.integers(max_value=-1), st.floats(), st.text(max_size=2), st.just(True)),
+)
+@pytest.mark.usefixtures("llm_ready")
+def test_llm_attribute_bad_numbers(name, bad):
+    _check(*_llm_call(**{name: bad}), [name])
+
+
+@settings(max_examples=40, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    bad=st.one_of(
+        st.none(),
+        st.integers(),
+        st.text(max_size=5),
+        st.just(torch.ones(1, 2)),
+        st.lists(st.text(max_size=2), max_size=2),
+    )
+)
+@pytest.mark.usefixtures("llm_ready")
+def test_llm_attribute_bad_inputs(bad):
+    _check(*_llm_call(inp=bad), ["inp"])
+
+
+@settings(max_examples=40, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    bad=st.one_of(
+        st.text(max_size=3).filter(lambda s: s not in ("spex", "proxy")), st.integers(), st.none()
+    )
+)
+@pytest.mark.usefixtures("llm_ready")
+def test_llm_attribute_bad_method_or_attribution(bad):
+    _check(*_llm_call(method=bad), ["method"])
+    _check(*_llm_call(attribution=bad), ["attribution"])
+
+
+@pytest.mark.usefixtures("llm_ready")
+def test_llm_attribute_bad_targets_and_budget():
+    _check(*_llm_call(target=3.5), ["target"])
+    _check(*_llm_call(target=""), ["target"])
+    _check(*_llm_call(n_samples=2, target="dog"), ["n_samples"])
+
+
+def test_llm_counts_were_exercised():
+    print(f"bad LLMSpexAttribution inputs tried: {COUNTS['llm']}")
+    assert COUNTS["llm"] >= 150

@@ -224,3 +224,34 @@ def test_sparse_function_does_not_warn_and_estimates_r2():
     held = np.random.default_rng(3).integers(0, 2, (3000, 200)).astype(bool)
     assert res.diagnostics["n_holdout"] > 0
     assert abs(res.diagnostics["r2_estimate"] - r2(f(held), res.predict(held))) <= 0.05
+
+
+_DETERMINISM_SCRIPT = """
+import hashlib, sys
+sys.path.insert(0, {root!r})
+import numpy as np
+from captum_spex import spex
+from tests.planted import Planted
+res = spex(Planted.random(300, 40, seed=5, snr_db=10.0), 300, n_samples=9000, seed=3)
+h = hashlib.sha256(repr(res.terms).encode() + res.coefficients.tobytes()).hexdigest()
+print(h)
+"""
+
+
+def test_bit_identical_across_processes():
+    import hashlib
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[2])
+    res = spex(Planted.random(300, 40, seed=5, snr_db=10.0), 300, n_samples=9000, seed=3)
+    here = hashlib.sha256(repr(res.terms).encode() + res.coefficients.tobytes()).hexdigest()
+    script = _DETERMINISM_SCRIPT.format(root=root)
+    outs = {
+        subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for _ in range(2)
+    }
+    assert outs == {here}
