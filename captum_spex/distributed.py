@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from .store import fingerprint
+from .store import fingerprint, qualified_name
 
 __all__ = ["ModelFactory"]
 
@@ -59,8 +59,7 @@ class ModelFactory:
         self.factory = factory
         self.args = args
         self.kwargs = kwargs
-        name = f"{getattr(factory, '__module__', '')}.{getattr(factory, '__qualname__', '')}"
-        self.key = fingerprint(name, repr(args), repr(sorted(kwargs.items())))
+        self.key = fingerprint(qualified_name(factory), repr(args), repr(sorted(kwargs.items())))
 
     @property
     def model(self) -> Any:

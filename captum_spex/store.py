@@ -20,7 +20,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-__all__ = ["QueryStore", "fingerprint"]
+__all__ = ["QueryStore", "fingerprint", "qualified_name"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS queries (
@@ -55,6 +55,19 @@ def fingerprint(*parts: object) -> str:
     for part in parts:
         _feed(h, part)
     return h.hexdigest()
+
+
+def qualified_name(obj: object) -> str:
+    """``module.QualName`` of a function or class, or of an instance's class: a stable name
+    for cache keys (never a ``repr`` with a memory address).
+
+    Examples
+    --------
+    >>> qualified_name(fingerprint)
+    'captum_spex.store.fingerprint'
+    """
+    kind = obj if hasattr(obj, "__qualname__") else type(obj)
+    return f"{getattr(kind, '__module__', '')}.{kind.__qualname__}"
 
 
 def _feed(h, part: object) -> None:

@@ -18,14 +18,7 @@ from captum_spex.models import cache_root, load_minilm, load_smollm2, smollm2_ca
 from tests.fixtures.real_models import minilm, smollm2  # noqa: E402
 from tests.fixtures.tiny_lm import tiny_gpt2  # noqa: E402
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # two OpenMP threads on a shared 2-core machine can be 100x slower than one
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # ---------------------------------------------------------------------- cache location

@@ -27,10 +27,15 @@ from ..engine import SpexQueryError, spex
 from ..engine._common import _check_executor
 from ..engine.spex import check_budget, planned_queries
 from ..interactions import Interactions
-from ..store import fingerprint
+from ..store import fingerprint, qualified_name
 from ._compat import NullProgress, progress
 from .scoring import TeacherForcedScorer, _as_ids, _model_device, generate_target
-from .spex_interactions import SpexInteractions, _default_n_samples, _model_identity
+from .spex_interactions import (
+    SpexInteractions,
+    _default_n_samples,
+    _model_identity,
+    _raise_forward_error,
+)
 
 __all__ = ["LLMSpexAttribution", "LLMSpexAttributionResult"]
 
@@ -418,13 +423,7 @@ class LLMSpexAttribution(LLMAttribution):
                 max_retries=max_retries,
             )
         except SpexQueryError as err:
-            # let the model's (or the input's) own exception through, with a note
-            cause = err.__cause__
-            if cause is None:
-                raise
-            if hasattr(cause, "add_note"):
-                cause.add_note(f"captum-spex: {err}")
-            raise cause from None
+            _raise_forward_error(err)
         finally:
             bar.close()
         full_logp = seen_full.get("value")
@@ -592,14 +591,10 @@ def _input_identity(inp: TextTemplateInput | TextTokenInput) -> list[Any]:
     if isinstance(inp, TextTokenInput):
         mask = inp.itp_mask if inp.itp_mask is not None else []
         return ["tokens", inp.inp_tensor, inp.itp_tensor, mask, int(inp.baselines)]
-    template = inp.template if isinstance(inp.template, str) else _qualname(inp.template)
-    baselines = inp.baselines if not callable(inp.baselines) else _qualname(inp.baselines)
+    template = inp.template if isinstance(inp.template, str) else qualified_name(inp.template)
+    baselines = inp.baselines if not callable(inp.baselines) else qualified_name(inp.baselines)
     mask = list(getattr(inp, "formatted_mask", []) or [])
     return ["template", template, list(inp.dict_keys), list(inp.values), repr(baselines), mask]
-
-
-def _qualname(obj: Any) -> str:
-    return f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', repr(obj))}"
 
 
 def _check_int(value: Any, name: str, low: int) -> int:

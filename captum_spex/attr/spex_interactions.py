@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import numpy as np
 import torch
@@ -22,7 +22,7 @@ from ..engine.bch import bch_code
 from ..engine.design import design_cost, holdout_size
 from ..engine.spex import check_budget, planned_queries, uses_exact
 from ..interactions import Interactions
-from ..store import fingerprint
+from ..store import fingerprint, qualified_name
 from ._compat import (
     BaselineType,
     NullProgress,
@@ -260,6 +260,17 @@ def _attr_dtype(inp: Tensor) -> torch.dtype:
     return torch.float32
 
 
+def _raise_forward_error(err: SpexQueryError) -> NoReturn:
+    """Re-raise the forward's own exception, as Captum's methods let it through, with a
+    note of how many masks were done (and stored, with a cache)."""
+    cause = err.__cause__
+    if cause is None:
+        raise err
+    if hasattr(cause, "add_note"):
+        cause.add_note(f"captum-spex: {err}")
+    raise cause from None
+
+
 def _model_identity(forward_func: Any) -> Any:
     """What identifies a forward for the query store: a ModelFactory's key, a module's class
     and parameters, or a function's qualified name."""
@@ -268,8 +279,7 @@ def _model_identity(forward_func: Any) -> Any:
     if isinstance(forward_func, torch.nn.Module):
         state = forward_func.state_dict()
         return [type(forward_func).__qualname__, sorted(state), list(state.values())]
-    module = getattr(forward_func, "__module__", "")
-    return f"{module}.{getattr(forward_func, '__qualname__', type(forward_func).__qualname__)}"
+    return qualified_name(forward_func)
 
 
 def _args_identity(game: _Game) -> Any:
@@ -874,14 +884,7 @@ class SpexInteractions(PerturbationAttribution):
                 on_batch=on_batch if executor is not None else None,
             )
         except SpexQueryError as err:
-            # a Captum method lets the forward's own exception through, and so do we, with
-            # a note of how many masks were done (and stored, with a cache)
-            cause = err.__cause__
-            if cause is None:
-                raise
-            if hasattr(cause, "add_note"):
-                cause.add_note(f"captum-spex: {err}")
-            raise cause from None
+            _raise_forward_error(err)
         diagnostics = dict(raw.diagnostics)
         diagnostics["feature_ids"] = list(game.feature_ids)
         diagnostics["example_index"] = game.example_index

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..store import QueryStore, fingerprint
+from ..store import QueryStore, fingerprint, qualified_name
 
 ValueFunction = Callable[[np.ndarray], Any]
 
@@ -299,9 +299,7 @@ def _open_store(cache, cache_key, value_function, n_features: int, extra=()) -> 
             f"{type(cache).__name__}."
         )
     if cache_key is None:
-        name = getattr(value_function, "__qualname__", type(value_function).__qualname__)
-        module = getattr(value_function, "__module__", "")
-        cache_key = fingerprint(module, name, n_features, *extra)
+        cache_key = fingerprint(qualified_name(value_function), n_features, *extra)
     elif not isinstance(cache_key, str) or not cache_key:
         raise TypeError("The 'cache_key' parameter must be a non-empty str.")
     return QueryStore(cache, cache_key, n_features)

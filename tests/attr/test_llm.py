@@ -31,13 +31,7 @@ from tests.fixtures.tiny_lm import tiny_gpt2  # noqa: E402
 TARGET = "the dog is big"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # two OpenMP threads on a shared 2-core machine can be 100x slower than one
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

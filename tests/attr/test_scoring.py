@@ -24,13 +24,7 @@ PREFIX = "passage : the red bird is very big and the blue tree is small . "
 WORDS = "the cat sat on the mat and the dog ran fast".split()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # two OpenMP threads on a shared 2-core machine can be 100x slower than one
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
