@@ -20,6 +20,7 @@ from captum._utils.common import (
 )
 from captum._utils.progress import NullProgress, progress
 from captum._utils.typing import BaselineType, TargetType, TensorOrTupleOfTensorsGeneric
+from captum.attr._core.llm_attr import _convert_ids_to_pretty_tokens
 from captum.attr._utils.common import _format_input_baseline, _tensorize_baseline
 from captum.log import log_usage
 
@@ -28,6 +29,7 @@ __all__ = [
     "NullProgress",
     "TargetType",
     "TensorOrTupleOfTensorsGeneric",
+    "_convert_ids_to_pretty_tokens",
     "_expand_additional_forward_args",
     "_expand_target",
     "_format_additional_forward_args",

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import numbers
 import os
-import threading
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from copy import copy
 from typing import Any, Literal
@@ -20,27 +18,20 @@ from captum.attr import (
     TextTemplateInput,
     TextTokenInput,
 )
-from captum.attr._core.llm_attr import _convert_ids_to_pretty_tokens
 from torch import Tensor
 
-from ..engine import SpexQueryError, spex
-from ..engine._common import _check_executor
-from ..engine.spex import check_budget, planned_queries
+from .._validation import Int, check_params
 from ..interactions import Interactions
-from ..store import fingerprint, qualified_name
-from ._compat import NullProgress, progress
+from ._compat import _convert_ids_to_pretty_tokens
+from ._runner import FRONT_PARAMS, Job, Runner, model_identity
+from ._text import feature_labels, input_identity, masked_prompts
 from .scoring import TeacherForcedScorer, _as_ids, _model_device, generate_target
-from .spex_interactions import (
-    SpexInteractions,
-    _default_n_samples,
-    _model_identity,
-    _raise_forward_error,
-)
+from .spex_interactions import SpexInteractions
 
 __all__ = ["LLMSpexAttribution", "LLMSpexAttributionResult"]
 
 _WHERE = "LLMSpexAttribution.attribute"
-_ATTRIBUTIONS = ("shapley", "banzhaf")
+_PARAMS = {**FRONT_PARAMS, "max_batch_tokens": Int(1)}
 # masks handed to the scorer at once (it sorts them by length within the chunk); with a
 # cache, each chunk is committed when it finishes
 _MASKS_PER_CALL = 1024
@@ -266,7 +257,7 @@ class LLMSpexAttribution(LLMAttribution):
         max_batch_tokens: int = 8192,
         attribution: Literal["shapley", "banzhaf"] = "shapley",
         cache: str | os.PathLike[str] | None = None,
-        method: Literal["spex", "proxy"] = "spex",
+        method: str = "spex",
         executor: Executor | None = None,
         max_retries: int = 2,
     ) -> LLMSpexAttributionResult:
@@ -340,32 +331,37 @@ class LLMSpexAttribution(LLMAttribution):
         n_features = int(inp.n_itp_features)
         if n_features < 1:
             raise ValueError(f"The 'inp' parameter of {_WHERE} has no interpretable features.")
-        max_degree = _check_int(max_degree, "max_degree", 1)
-        seed = _check_int(seed, "seed", 0)
-        batch_size = _check_int(batch_size, "batch_size", 1)
-        max_batch_tokens = _check_int(max_batch_tokens, "max_batch_tokens", 1)
-        if not isinstance(show_progress, bool):
-            raise TypeError(
-                f"The 'show_progress' parameter of {_WHERE} must be a bool; got "
-                f"{type(show_progress).__name__}."
-            )
-        if attribution not in _ATTRIBUTIONS:
-            raise ValueError(
-                f"The 'attribution' parameter of {_WHERE} must be 'shapley' or 'banzhaf'; got "
-                f"{attribution!r}."
-            )
-        if cache is not None and not isinstance(cache, (str, os.PathLike)):
-            raise TypeError(
-                f"The 'cache' parameter of {_WHERE} must be a path (str or os.PathLike); got "
-                f"{type(cache).__name__}."
-            )
-        if method not in ("spex", "proxy"):
-            raise ValueError(
-                f"The 'method' parameter of {_WHERE} must be 'spex' or 'proxy'; got {method!r}."
-            )
-        _check_executor(executor, max_retries, None, _WHERE)
-        n_samples = self._budget(n_features, n_samples, max_degree, method)
-        self._prompts(inp, np.zeros((1, n_features), dtype=bool))  # fails early if empty
+        p = check_params(
+            _WHERE,
+            _PARAMS,
+            n_samples=n_samples,
+            max_degree=max_degree,
+            seed=seed,
+            batch_size=batch_size,
+            max_batch_tokens=max_batch_tokens,
+            show_progress=show_progress,
+            attribution=attribution,
+            cache=cache,
+            method=method,
+            executor=executor,
+            max_retries=max_retries,
+        )
+        runner = Runner(
+            _WHERE,
+            n_samples=p["n_samples"],
+            max_degree=p["max_degree"],
+            seed=p["seed"],
+            method=p["method"],
+            cache=p["cache"],
+            executor=p["executor"],
+            max_retries=p["max_retries"],
+            batch_size=_MASKS_PER_CALL,
+            show_progress=p["show_progress"],
+            desc=f"{self.get_name()} attribution",
+            unit="mask",
+        )
+        runner.prepare(n_features)  # budget errors before any model call
+        masked_prompts(inp, np.zeros((1, n_features), dtype=bool), self.tokenizer)  # not empty
         if getattr(self.model, "training", False):
             warnings.warn(
                 "The model is in training mode: dropout makes the scores random. Call "
@@ -373,84 +369,16 @@ class LLMSpexAttribution(LLMAttribution):
                 UserWarning,
                 stacklevel=2,
             )
-
         target_ids = self._target_ids(inp, target, gen_args)
         scorer = TeacherForcedScorer(
-            self.model, target_ids, batch_size=batch_size, max_batch_tokens=max_batch_tokens
+            self.model, target_ids, batch_size=p["batch_size"], max_batch_tokens=p["max_batch_tokens"]
         )
-        if show_progress:
-            total = planned_queries(n_features, n_samples, max_degree, seed, method)
-            bar: Any = progress(desc=f"{self.get_name()} attribution", total=total, unit="mask")
-        else:
-            bar = NullProgress()
-        full_mask = np.ones(n_features, dtype=bool)
-        seen_full: dict[str, np.ndarray] = {}
-
-        # masks the scorer already counted on the bar (value_function may run in threads)
-        scored = _Counter()
-
-        def value_function(masks: np.ndarray) -> np.ndarray:
-            prompts = self._prompts(inp, masks)
-            vals = scorer(prompts, on_batch=bar.update)
-            scored.add(masks.shape[0])
-            full = np.flatnonzero(masks.all(axis=1))
-            if full.size:
-                seen_full["value"] = vals[full[0]]
-            return np.exp(vals) if self.attr_target == "prob" else vals
-
-        cache_key = None
-        if cache is not None:
-            cache_key = fingerprint(
-                "LLMSpexAttribution",
-                _model_identity(self.model),
-                _input_identity(inp),
-                target_ids,
-                self.attr_target,
-            )
-        try:
-            raw = spex(
-                value_function,
-                n_features,
-                n_samples=n_samples,
-                max_degree=max_degree,
-                seed=seed,
-                batch_size=_MASKS_PER_CALL,
-                cache=cache,
-                cache_key=cache_key,
-                on_batch=lambda k: bar.update(k - scored.take(k)),
-                method=method,
-                executor=executor,
-                max_retries=max_retries,
-            )
-        except SpexQueryError as err:
-            _raise_forward_error(err)
-        finally:
-            bar.close()
-        full_logp = seen_full.get("value")
-        if full_logp is None:  # the sparse design did not include the full prompt
-            full_logp = scorer(self._prompts(inp, full_mask[None]))[0]
-
-        names, ids = self._feature_labels(inp)
-        diagnostics = dict(raw.diagnostics)
-        diagnostics.update(
-            feature_ids=ids,
-            target_ids=target_ids.tolist(),
-            attr_target=self.attr_target,
-            n_forward_calls=scorer.n_forward_calls,
-            n_token_positions=scorer.n_token_positions,
-        )
-        raw = Interactions(
-            raw.n_features,
-            raw.terms,
-            raw.coefficients,
-            n_queries=raw.n_queries,
-            max_degree=raw.max_degree,
-            feature_names=names,
-            diagnostics=diagnostics,
-            method=raw.method,
-        )
+        job, full_logp = self._job(inp, scorer, target_ids)
+        (raw,) = runner.run([job])
+        if "value" not in full_logp:  # the design did not include the full prompt
+            full_logp["value"] = scorer(masked_prompts(inp, None, self.tokenizer))[0]
         n_out = raw.n_outputs
-        if attribution == "shapley":
+        if p["attribution"] == "shapley":
             per = [raw.shapley_values(output=j) for j in range(n_out)]
         else:
             per = [raw.banzhaf_values(output=j) for j in range(n_out)]
@@ -462,10 +390,46 @@ class LLMSpexAttribution(LLMAttribution):
             token_attr=attr[1:],
             input_tokens=list(inp.values),
             output_tokens=output_tokens,
-            output_probs=torch.tensor(np.exp(full_logp[1:]), dtype=torch.float32),
+            output_probs=torch.tensor(np.exp(full_logp["value"][1:]), dtype=torch.float32),
             inp=inp,
             raw_interactions=raw,
         )
+
+    def _job(
+        self, inp: TextTemplateInput | TextTokenInput, scorer: TeacherForcedScorer, target_ids
+    ) -> tuple[Job, dict[str, np.ndarray]]:
+        """The runner's job, and where the full prompt's log-probs land when scored."""
+        full_logp: dict[str, np.ndarray] = {}
+
+        def make(report: Callable[[int], None] | None) -> Callable[[np.ndarray], np.ndarray]:
+            def value_function(masks: np.ndarray) -> np.ndarray:
+                vals = scorer(masked_prompts(inp, masks, self.tokenizer), on_batch=report)
+                full = np.flatnonzero(masks.all(axis=1))
+                if full.size:
+                    full_logp["value"] = vals[full[0]]
+                return np.exp(vals) if self.attr_target == "prob" else vals
+
+            return value_function
+
+        names, ids = feature_labels(inp)
+
+        def diagnostics(run: Mapping[str, Any], n_queries: int) -> dict[str, Any]:
+            return {
+                "feature_ids": ids,
+                "target_ids": target_ids.tolist(),
+                "attr_target": self.attr_target,
+                "n_forward_calls": scorer.n_forward_calls,
+                "n_token_positions": scorer.n_token_positions,
+            }
+
+        identity = (
+            "LLMSpexAttribution",
+            model_identity(self.model),
+            input_identity(inp),
+            target_ids,
+            self.attr_target,
+        )
+        return Job(int(inp.n_itp_features), make, identity, names, diagnostics), full_logp
 
     # ------------------------------------------------------------------ helpers
     def _check_inp(self, inp: Any) -> TextTemplateInput | TextTokenInput:
@@ -476,14 +440,6 @@ class LLMSpexAttribution(LLMAttribution):
             )
         return inp
 
-    @staticmethod
-    def _budget(n_features: int, n_samples: Any, max_degree: int, method: str = "spex") -> int:
-        if n_samples is None:
-            return _default_n_samples(n_features, max_degree)
-        n_samples = _check_int(n_samples, "n_samples", 1)
-        check_budget(n_features, n_samples, max_degree, _WHERE, method)
-        return n_samples
-
     def _target_ids(
         self,
         inp: TextTemplateInput | TextTokenInput,
@@ -491,7 +447,7 @@ class LLMSpexAttribution(LLMAttribution):
         gen_args: Mapping[str, Any] | None,
     ) -> Tensor:
         if target is None:
-            prompt = self._prompts(inp, None)[0]
+            prompt = masked_prompts(inp, None, self.tokenizer)[0]
             if gen_args is not None and not isinstance(gen_args, Mapping):
                 raise TypeError(
                     f"The 'gen_args' parameter of {_WHERE} must be a dict; got "
@@ -514,95 +470,3 @@ class LLMSpexAttribution(LLMAttribution):
             f"The 'target' parameter of {_WHERE} must be a str, a Tensor of token ids or None; "
             f"got {type(target).__name__}."
         )
-
-    def _prompts(
-        self, inp: TextTemplateInput | TextTokenInput, masks: np.ndarray | None
-    ) -> list[Tensor]:
-        """The token ids of the prompt under each mask row (None: the full prompt)."""
-        if isinstance(inp, TextTokenInput):
-            perturbed = None if masks is None else torch.as_tensor(masks, dtype=torch.long)
-            ids = inp.to_model_input(perturbed)
-            return list(ids.detach().cpu())
-        rows = [None] if masks is None else [torch.as_tensor(m[None]) for m in masks]
-        prompts = []
-        for row in rows:  # TextTemplateInput.to_model_input reads row 0 only
-            text = inp.to_model_input(row)
-            if isinstance(text, str):
-                ids = self.tokenizer.encode(text, return_tensors="pt")
-            elif isinstance(text, Tensor):
-                ids = text
-            else:
-                raise TypeError(
-                    "The template of 'inp' must produce a str (or a tensor of token ids); got "
-                    f"{type(text).__name__}."
-                )
-            ids = ids.reshape(-1)
-            if ids.numel() == 0:
-                raise ValueError(
-                    "A masked prompt is empty (every feature removed and no fixed text): add "
-                    "fixed text or a BOS token to the template of 'inp'."
-                )
-            prompts.append(ids)
-        return prompts
-
-    @staticmethod
-    def _feature_labels(inp: TextTemplateInput | TextTokenInput) -> tuple[list[str], list[Any]]:
-        """Feature names (the text of each interpretable feature) and their mask ids."""
-        n = int(inp.n_itp_features)
-        if isinstance(inp, TextTokenInput):
-            return [str(v) for v in inp.values], list(range(n))
-        keys = list(getattr(inp, "dict_keys", []) or [])
-        labels = keys if keys else [str(v).strip() for v in inp.values]
-        mask = getattr(inp, "mask", None)
-        if mask is None:
-            return labels, list(range(n))
-        formatted = list(inp.formatted_mask)
-        members: list[list[str]] = [[] for _ in range(n)]
-        ids: list[Any] = [None] * n
-        for raw_i, itp in enumerate(formatted):
-            members[itp].append(labels[raw_i])
-            mid = mask[raw_i]
-            ids[itp] = int(mid) if isinstance(mid, numbers.Integral) else str(mid)
-        sep = "+" if keys else " "
-        return [sep.join(m) for m in members], ids
-
-
-class _Counter:
-    """A thread-safe count of masks already shown on the progress bar."""
-
-    def __init__(self) -> None:
-        self._n = 0
-        self._lock = threading.Lock()
-
-    def add(self, k: int) -> None:
-        with self._lock:
-            self._n += k
-
-    def take(self, k: int) -> int:
-        """Take up to ``k``; return how many were taken."""
-        with self._lock:
-            took = min(k, self._n)
-            self._n -= took
-            return took
-
-
-def _input_identity(inp: TextTemplateInput | TextTokenInput) -> list[Any]:
-    """What determines the masked prompts of ``inp``, for the query store's key."""
-    if isinstance(inp, TextTokenInput):
-        mask = inp.itp_mask if inp.itp_mask is not None else []
-        return ["tokens", inp.inp_tensor, inp.itp_tensor, mask, int(inp.baselines)]
-    template = inp.template if isinstance(inp.template, str) else qualified_name(inp.template)
-    baselines = inp.baselines if not callable(inp.baselines) else qualified_name(inp.baselines)
-    mask = list(getattr(inp, "formatted_mask", []) or [])
-    return ["template", template, list(inp.dict_keys), list(inp.values), repr(baselines), mask]
-
-
-def _check_int(value: Any, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"The '{name}' parameter of {_WHERE} must be an int; got {value!r} of type "
-            f"{type(value).__name__}."
-        )
-    if value < low:
-        raise ValueError(f"The '{name}' parameter of {_WHERE} must be >= {low}; got {value}.")
-    return int(value)

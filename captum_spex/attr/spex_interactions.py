@@ -1,370 +1,48 @@
-"""``SpexInteractions``: SPEX as a Captum perturbation attribution method."""
+"""``SpexInteractions``: SPEX as a Captum perturbation attribution method.
+
+The class holds Captum's contract (arguments, output shapes); the argument checks live in
+:mod:`._captum_args`, the perturbation game in :mod:`._perturb` and the run itself (budget,
+progress, cache key, errors) in :mod:`._runner`.
+"""
 
 from __future__ import annotations
 
-import math
-import numbers
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
-from dataclasses import dataclass
-from typing import Any, Literal, NoReturn
+from typing import Any, Literal
 
-import numpy as np
 import torch
 from captum.attr import PerturbationAttribution
 from torch import Tensor
 
-from ..distributed import ModelFactory
-from ..engine import SpexQueryError, spex
-from ..engine._common import _check_executor
-from ..engine.bch import bch_code
-from ..engine.design import design_cost, holdout_size
-from ..engine.spex import check_budget, planned_queries, uses_exact
+from .._validation import check_params
 from ..interactions import Interactions
-from ..store import fingerprint, qualified_name
+from ._captum_args import check_baselines, check_feature_mask, check_inputs, check_target
 from ._compat import (
     BaselineType,
-    NullProgress,
     TargetType,
     TensorOrTupleOfTensorsGeneric,
-    _expand_additional_forward_args,
-    _expand_target,
     _format_additional_forward_args,
-    _format_feature_mask,
     _format_input_baseline,
     _format_output,
-    _is_mask_valid,
-    _run_forward,
-    _select_targets,
     _tensorize_baseline,
     log_usage,
-    progress,
 )
+from ._perturb import (
+    Game,
+    PerturbedValueFunction,
+    aggregate_mode,
+    attr_dtype,
+    example_games,
+    joint_game,
+)
+from ._runner import FRONT_PARAMS, Job, Runner, model_identity
 
 __all__ = ["SpexInteractions"]
 
-# The default sparse budget: a design with 2^7 = 128 buckets in three groups.
-_DEFAULT_B = 7
-_DEFAULT_GROUPS = 3
 # Masks handed to one value-function call of spex() (rounded to a multiple of ppe).
 _MASKS_PER_CALL = 4096
-_ATTRIBUTIONS = ("shapley", "banzhaf")
-_NO_FUTURES = "SpexInteractions does not support forward functions that return Futures."
-
-
-# ---------------------------------------------------------------------- budget helpers
-def _default_n_samples(n_features: int, max_degree: int) -> int:
-    """The default budget: all ``2^n`` masks when that is cheaper than the sparse design.
-
-    Otherwise the cost of a design with ``2^7`` buckets in three groups, plus the held-out
-    slice of uniform masks that ``spex()`` uses for its R² estimate.
-    """
-    code = bch_code(n_features, min(max_degree, n_features))
-    design = design_cost(code.n_parity, _DEFAULT_B, _DEFAULT_GROUPS)
-    if uses_exact(n_features, design):
-        return 1 << n_features
-    return design + holdout_size(design, design)
-
-
-# ---------------------------------------------------------------------- validation
-def _check_int(value: Any, name: str, method: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"The '{name}' parameter of SpexInteractions.{method} must be an int; got "
-            f"{value!r} of type {type(value).__name__} instead."
-        )
-    value = int(value)
-    if value < low:
-        raise ValueError(
-            f"The '{name}' parameter of SpexInteractions.{method} must be an int >= {low}; "
-            f"got {value}."
-        )
-    return value
-
-
-def _check_inputs(inputs: Any, method: str) -> tuple[bool, tuple[Tensor, ...], int]:
-    """Return (is_tuple, inputs as a tuple, batch size)."""
-    is_tuple = isinstance(inputs, tuple)
-    tup = inputs if is_tuple else (inputs,)
-    if len(tup) == 0 or not all(isinstance(t, Tensor) for t in tup):
-        raise TypeError(
-            f"The 'inputs' parameter of SpexInteractions.{method} must be a Tensor or a "
-            f"non-empty tuple of Tensors; got {type(inputs).__name__}."
-        )
-    if any(t.dim() == 0 for t in tup):
-        raise ValueError(
-            f"The 'inputs' parameter of SpexInteractions.{method} needs a batch dimension: "
-            "every tensor must have at least one dimension."
-        )
-    sizes = {int(t.shape[0]) for t in tup}
-    if len(sizes) != 1 or 0 in sizes:
-        raise ValueError(
-            f"The 'inputs' parameter of SpexInteractions.{method} must hold tensors with the "
-            f"same, non-zero batch size (dim 0); got {[tuple(t.shape) for t in tup]}."
-        )
-    return is_tuple, tup, sizes.pop()
-
-
-def _check_baselines(baselines: Any, inputs: tuple[Tensor, ...], method: str) -> Any:
-    """Validate the Captum baseline forms; 0-d tensors become Python scalars."""
-    if baselines is None:
-        return None
-    forms = baselines if isinstance(baselines, tuple) else (baselines,)
-    if len(forms) != len(inputs):
-        raise ValueError(
-            f"The 'baselines' parameter of SpexInteractions.{method} must give one baseline "
-            f"per input tensor ({len(inputs)}); got {len(forms)}."
-        )
-    out = []
-    for j, (base, inp) in enumerate(zip(forms, inputs)):
-        if isinstance(base, Tensor) and base.dim() == 0:
-            base = base.item()
-        if isinstance(base, numbers.Number) and not isinstance(base, complex):
-            out.append(base if isinstance(base, (bool, int, float)) else float(base))
-            continue
-        if not isinstance(base, Tensor):
-            raise TypeError(
-                f"The 'baselines' parameter of SpexInteractions.{method} must hold Tensors "
-                f"or numbers; got {type(base).__name__} for input {j}."
-            )
-        if base.shape[1:] != inp.shape[1:] or base.shape[0] not in (1, inp.shape[0]):
-            raise ValueError(
-                f"The 'baselines' parameter of SpexInteractions.{method}: the baseline of "
-                f"input {j} must have the input's shape {tuple(inp.shape)} or batch size 1; "
-                f"got {tuple(base.shape)}."
-            )
-        out.append(base)
-    return tuple(out) if isinstance(baselines, tuple) else out[0]
-
-
-def _check_feature_mask(
-    feature_mask: Any, inputs: tuple[Tensor, ...], batch: int, method: str
-) -> tuple[Tensor, ...]:
-    """Return one integer mask per input, with the input's number of dims, on its device."""
-    if feature_mask is None:
-        return _format_feature_mask(None, inputs)
-    masks = feature_mask if isinstance(feature_mask, tuple) else (feature_mask,)
-    if not all(isinstance(m, Tensor) for m in masks):
-        raise TypeError(
-            f"The 'feature_mask' parameter of SpexInteractions.{method} must be a Tensor or "
-            f"a tuple of Tensors; got {type(feature_mask).__name__}."
-        )
-    if len(masks) != len(inputs):
-        raise ValueError(
-            f"The 'feature_mask' parameter of SpexInteractions.{method} must give one mask "
-            f"per input tensor ({len(inputs)}); got {len(masks)}."
-        )
-    out = []
-    for j, (mask, inp) in enumerate(zip(masks, inputs)):
-        if mask.dtype == torch.bool or mask.is_floating_point() or mask.is_complex():
-            raise TypeError(
-                f"The 'feature_mask' parameter of SpexInteractions.{method} must hold integer "
-                f"feature ids; mask {j} has dtype {mask.dtype}."
-            )
-        if not _is_mask_valid(mask, inp):
-            raise ValueError(
-                f"The 'feature_mask' parameter of SpexInteractions.{method}: mask {j} of shape "
-                f"{tuple(mask.shape)} does not broadcast to its input of shape "
-                f"{tuple(inp.shape)} (its first dim must be 1 or the batch size {batch})."
-            )
-        mask = mask.reshape((1,) * (inp.dim() - mask.dim()) + tuple(mask.shape))
-        out.append(mask.to(inp.device))
-    return tuple(out)
-
-
-def _index(value: numbers.Integral, where: str) -> int:
-    """An int that fits a torch index (int64)."""
-    value = int(value)
-    if not -(1 << 63) <= value < (1 << 63):
-        raise ValueError(f"{where}: index {value} does not fit in int64.")
-    return value
-
-
-def _check_target(target: Any, batch: int, method: str) -> Any:
-    """Validate Captum's target forms; NumPy integers become Python ints."""
-    where = f"The 'target' parameter of SpexInteractions.{method}"
-    if target is None:
-        return None
-    if isinstance(target, bool):
-        raise TypeError(f"{where} must be an int, a tuple, a Tensor or a list; got a bool.")
-    if isinstance(target, numbers.Integral):
-        return _index(target, where)
-    if isinstance(target, tuple):
-        if not all(isinstance(t, numbers.Integral) and not isinstance(t, bool) for t in target):
-            raise TypeError(f"{where}: a tuple target must hold ints; got {target!r}.")
-        return tuple(_index(t, where) for t in target)
-    if isinstance(target, Tensor):
-        if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
-            raise TypeError(f"{where} must hold integer indices; got dtype {target.dtype}.")
-        if target.numel() > 1 and (target.dim() != 1 or target.shape[0] != batch):
-            raise ValueError(
-                f"{where}: a tensor target must be a single index or 1-D with one index per "
-                f"example ({batch}); got shape {tuple(target.shape)}."
-            )
-        return target
-    if isinstance(target, list):
-        if len(target) != batch:
-            raise ValueError(
-                f"{where}: a list target must have one entry per example ({batch}); got "
-                f"{len(target)}."
-            )
-        if all(isinstance(t, numbers.Integral) and not isinstance(t, bool) for t in target):
-            return [_index(t, where) for t in target]
-        if all(isinstance(t, tuple) for t in target):
-            return [tuple(int(i) for i in t) for t in target]
-        raise TypeError(f"{where}: a list target must hold only ints or only tuples.")
-    raise TypeError(
-        f"{where} must be None, an int, a tuple, a Tensor or a list; got {type(target).__name__}."
-    )
-
-
-# ---------------------------------------------------------------------- the games
-@dataclass
-class _Game:
-    """One set function to explain: a batch of ``rows`` examples perturbed jointly."""
-
-    inputs: tuple[Tensor, ...]  # each (rows, *shape)
-    baselines: tuple[Tensor, ...]  # same shapes and dtypes as inputs
-    groups: tuple[Tensor, ...]  # each (prod(shape),) long: the feature index of every element
-    feature_ids: list[int]  # original mask id of feature index i
-    target: Any
-    additional_forward_args: tuple[Any, ...] | None
-    example_index: int | None  # None when the forward aggregates the whole batch
-
-    @property
-    def n_features(self) -> int:
-        return len(self.feature_ids)
-
-
-def _groups(masks: tuple[Tensor, ...], inputs: tuple[Tensor, ...]) -> tuple[tuple, list[int]]:
-    """Map the mask ids of one example (masks with first dim 1) to 0..n-1, sorted by id."""
-    flat = [m.expand((1,) + tuple(x.shape[1:])).reshape(-1) for m, x in zip(masks, inputs)]
-    ids, inverse = torch.unique(torch.cat(flat), sorted=True, return_inverse=True)
-    groups = torch.split(inverse, [f.numel() for f in flat])
-    return tuple(g.contiguous() for g in groups), [int(i) for i in ids.tolist()]
-
-
-def _example(arg: Any, i: int, batch: int) -> Any:
-    """The part of a target or of one additional argument that belongs to example ``i``."""
-    if isinstance(arg, list) and len(arg) == batch:
-        return arg[i : i + 1]
-    if isinstance(arg, Tensor) and arg.dim() > 0 and arg.numel() > 1 and arg.shape[0] == batch:
-        return arg[i : i + 1]
-    return arg
-
-
-def _attr_dtype(inp: Tensor) -> torch.dtype:
-    if inp.is_floating_point():
-        return torch.promote_types(inp.dtype, torch.float32)
-    return torch.float32
-
-
-def _raise_forward_error(err: SpexQueryError) -> NoReturn:
-    """Re-raise the forward's own exception, as Captum's methods let it through, with a
-    note of how many masks were done (and stored, with a cache)."""
-    cause = err.__cause__
-    if cause is None:
-        raise err
-    if hasattr(cause, "add_note"):
-        cause.add_note(f"captum-spex: {err}")
-    raise cause from None
-
-
-def _model_identity(forward_func: Any) -> Any:
-    """What identifies a forward for the query store: a ModelFactory's key, a module's class
-    and parameters, or a function's qualified name."""
-    if isinstance(forward_func, ModelFactory):
-        return forward_func.key
-    if isinstance(forward_func, torch.nn.Module):
-        state = forward_func.state_dict()
-        return [type(forward_func).__qualname__, sorted(state), list(state.values())]
-    return qualified_name(forward_func)
-
-
-def _args_identity(game: _Game) -> Any:
-    args = game.additional_forward_args
-    return [] if args is None else [a if isinstance(a, Tensor) else repr(a) for a in args]
-
-
-class _ValueFunction:
-    """The value function handed to ``spex()``: masks -> forward outputs, ppe masks a call."""
-
-    def __init__(self, forward_func: Callable, game: _Game, ppe: int, bar: Any) -> None:
-        self.forward_func = forward_func
-        self.game = game
-        self.ppe = ppe
-        self.bar = bar
-        self.device = game.inputs[0].device
-        self.n_forwards = 0
-
-    def __call__(self, masks: np.ndarray) -> np.ndarray:
-        game = self.game
-        kept = torch.from_numpy(np.ascontiguousarray(masks, dtype=bool)).to(self.device)
-        values = []
-        for start in range(0, kept.shape[0], self.ppe):
-            block = kept[start : start + self.ppe]
-            k = block.shape[0]
-            perturbed = []
-            for x, base, group in zip(game.inputs, game.baselines, game.groups):
-                shape = tuple(x.shape[1:])
-                sel = block[:, group].reshape((k, 1) + shape)
-                pert = torch.where(sel, x.unsqueeze(0), base.unsqueeze(0))
-                perturbed.append(pert.reshape((k * x.shape[0],) + shape))
-            target = game.target
-            args = game.additional_forward_args
-            if k > 1:
-                target = _expand_target(target, k)
-                if args is not None:
-                    args = _expand_additional_forward_args(args, k)
-            out = _forward_select(self.forward_func, tuple(perturbed), target, args)
-            self.n_forwards += 1
-            if self.bar is not None:
-                self.bar.update()
-            values.append(_as_values(out, k, self.ppe))
-        return torch.cat(values).cpu().numpy()
-
-
-def _forward_select(
-    forward_func: Any,
-    inputs: tuple[Tensor, ...],
-    target: Any,
-    args: Any,
-    method: str = "attribute",
-) -> Any:
-    """Run the forward, then select ``target`` as Captum does, naming a target that does
-    not index the output (Captum would raise an IndexError or AssertionError)."""
-    out = _run_forward(forward_func, inputs, None, args)
-    if target is None or not isinstance(out, Tensor):
-        return out
-    try:
-        return _select_targets(out, target)
-    except (IndexError, AssertionError, RuntimeError) as exc:
-        raise ValueError(
-            f"The 'target' parameter of SpexInteractions.{method} ({target!r}) does not index "
-            f"the forward's output of shape {tuple(out.shape)}: {exc}"
-        ) from exc
-
-
-def _as_values(out: Any, k: int, ppe: int) -> Tensor:
-    if isinstance(out, torch.futures.Future):
-        raise TypeError(_NO_FUTURES)
-    if isinstance(out, numbers.Real):
-        out = torch.tensor([float(out)], dtype=torch.float64)
-    if not isinstance(out, Tensor):
-        raise TypeError(f"forward_func must return a Tensor or a number; got {type(out).__name__}.")
-    if out.numel() != k:
-        hint = (
-            " A forward that returns one scalar per batch needs perturbations_per_eval=1."
-            if out.numel() == 1 and ppe > 1
-            else " Select one output per example with `target`."
-        )
-        raise ValueError(
-            f"forward_func returned {out.numel()} values (shape {tuple(out.shape)}) for a "
-            f"batch of {k} perturbed inputs after target selection; SpexInteractions needs "
-            f"one scalar per example.{hint}"
-        )
-    return out.detach().reshape(-1).to(dtype=torch.float64)
 
 
 # ---------------------------------------------------------------------- the class
@@ -445,7 +123,7 @@ class SpexInteractions(PerturbationAttribution):
         seed: int = 0,
         attribution: Literal["shapley", "banzhaf"] = "shapley",
         *,
-        method: Literal["spex", "proxy"] = "spex",
+        method: str = "spex",
         cache: str | os.PathLike[str] | None = None,
         executor: Executor | None = None,
         max_retries: int = 2,
@@ -530,13 +208,9 @@ class SpexInteractions(PerturbationAttribution):
         tensor([[1.5000],
                 [1.5000]])
         """
-        if attribution not in _ATTRIBUTIONS:
-            raise ValueError(
-                "The 'attribution' parameter of SpexInteractions.attribute must be 'shapley' "
-                f"or 'banzhaf'; got {attribution!r}."
-            )
+        check_params("SpexInteractions.attribute", FRONT_PARAMS, attribution=attribution)
         is_tuple, games, results = self._explain(
-            "attribute",
+            "SpexInteractions.attribute",
             inputs,
             baselines,
             target,
@@ -553,7 +227,7 @@ class SpexInteractions(PerturbationAttribution):
         for game, inter in zip(games, results):
             values = inter.shapley_values() if attribution == "shapley" else inter.banzhaf_values()
             for j, (x, group) in enumerate(zip(game.inputs, game.groups)):
-                vals = torch.as_tensor(values, dtype=_attr_dtype(x), device=x.device)
+                vals = torch.as_tensor(values, dtype=attr_dtype(x), device=x.device)
                 per_input[j].append(vals[group].reshape((1,) + tuple(x.shape[1:])))
         attrs = tuple(torch.cat(parts, dim=0) for parts in per_input)
         return _format_output(is_tuple, attrs)
@@ -572,7 +246,7 @@ class SpexInteractions(PerturbationAttribution):
         show_progress: bool = False,
         seed: int = 0,
         *,
-        method: Literal["spex", "proxy"] = "spex",
+        method: str = "spex",
         cache: str | os.PathLike[str] | None = None,
         executor: Executor | None = None,
         max_retries: int = 2,
@@ -647,7 +321,7 @@ class SpexInteractions(PerturbationAttribution):
         {(): 0.5, (1, 2): -0.5}
         """
         _, games, results = self._explain(
-            "attribute_interactions",
+            "SpexInteractions.attribute_interactions",
             inputs,
             baselines,
             target,
@@ -665,7 +339,7 @@ class SpexInteractions(PerturbationAttribution):
     # ------------------------------------------------------------------ the shared run
     def _explain(
         self,
-        method: str,
+        caller: str,
         inputs: Any,
         baselines: Any,
         target: Any,
@@ -677,225 +351,94 @@ class SpexInteractions(PerturbationAttribution):
         show_progress: Any,
         seed: Any,
         scale: dict[str, Any],
-    ) -> tuple[bool, list[_Game], list[Interactions]]:
-        is_tuple, inputs_tuple, batch = _check_inputs(inputs, method)
-        max_degree = _check_int(max_degree, "max_degree", method, 1)
-        ppe = _check_int(perturbations_per_eval, "perturbations_per_eval", method, 1)
-        seed = _check_int(seed, "seed", method, 0)
-        if n_samples is not None:
-            n_samples = _check_int(n_samples, "n_samples", method, 1)
-        if not isinstance(show_progress, bool):
-            raise TypeError(
-                f"The 'show_progress' parameter of SpexInteractions.{method} must be a bool; "
-                f"got {type(show_progress).__name__}."
-            )
-        baselines = _check_baselines(baselines, inputs_tuple, method)
-        target = _check_target(target, batch, method)
-        masks = _check_feature_mask(feature_mask, inputs_tuple, batch, method)
+    ) -> tuple[bool, list[Game], list[Interactions]]:
+        is_tuple, inputs_tuple, batch = check_inputs(inputs, caller)
+        p = check_params(
+            caller,
+            FRONT_PARAMS,
+            max_degree=max_degree,
+            perturbations_per_eval=perturbations_per_eval,
+            seed=seed,
+            n_samples=n_samples,
+            show_progress=show_progress,
+            **scale,
+        )
+        baselines = check_baselines(baselines, inputs_tuple, caller)
+        target = check_target(target, batch, caller)
+        masks = check_feature_mask(feature_mask, inputs_tuple, batch, caller)
         args = _format_additional_forward_args(additional_forward_args)
-        _check_executor(scale["executor"], scale["max_retries"], None, f"SpexInteractions.{method}")
-        if scale["method"] not in ("spex", "proxy"):
-            raise ValueError(
-                f"The 'method' parameter of SpexInteractions.{method} must be 'spex' or "
-                f"'proxy'; got {scale['method']!r}."
-            )
-        if scale["cache"] is not None and not isinstance(scale["cache"], (str, os.PathLike)):
-            raise TypeError(
-                f"The 'cache' parameter of SpexInteractions.{method} must be a path (str or "
-                f"os.PathLike); got {type(scale['cache']).__name__}."
-            )
-
+        ppe = p["perturbations_per_eval"]
+        runner = Runner(
+            caller,
+            n_samples=p["n_samples"],
+            max_degree=p["max_degree"],
+            seed=p["seed"],
+            method=p["method"],
+            cache=p["cache"],
+            executor=p["executor"],
+            max_retries=p["max_retries"],
+            batch_size=ppe * max(1, _MASKS_PER_CALL // ppe),
+            show_progress=p["show_progress"],
+            desc=f"{self.get_name()} attribution",
+            masks_per_unit=ppe,
+        )
         with torch.no_grad():
             inputs_tuple, base = _format_input_baseline(inputs_tuple, baselines)
             base = tuple(
                 b.to(device=x.device, dtype=x.dtype)
                 for b, x in zip(_tensorize_baseline(inputs_tuple, base), inputs_tuple)
             )
-            games = self._games(inputs_tuple, base, masks, target, args, batch)
-            budgets = [
-                self._budget(g.n_features, n_samples, max_degree, method, scale["method"])
-                for g in games
-            ]
+            games = example_games(inputs_tuple, base, masks, target, args, batch)
+            for game in games:  # every budget is checked before the first model call
+                if game.n_features == 0:
+                    raise ValueError(
+                        f"The 'inputs' parameter of {caller} has no elements to attribute "
+                        "(every input tensor is empty)."
+                    )
+                runner.prepare(game.n_features)
             n_initial = 0
             if batch > 1:  # find the output mode, as Captum's perturbation methods do
                 n_initial = 1
-                if self._aggregate_mode(inputs_tuple, target, args, batch, ppe, method):
-                    games = [self._joint_game(inputs_tuple, base, masks, target, args, method)]
-                    budgets = budgets[:1]  # the masks are shared: the same features
-            if show_progress:
-                total = n_initial + sum(
-                    math.ceil(
-                        planned_queries(g.n_features, b, max_degree, seed, scale["method"]) / ppe
-                    )
-                    for g, b in zip(games, budgets)
-                )
-                bar = progress(desc=f"{self.get_name()} attribution", total=total)
-                bar.update(n_initial)
-            else:
-                bar = NullProgress()
-            try:
-                results = [
-                    self._run_game(g, b, max_degree, ppe, seed, bar, scale)
-                    for g, b in zip(games, budgets)
-                ]
-            finally:
-                bar.close()
+                if aggregate_mode(
+                    self.forward_func, inputs_tuple, target, args, batch, ppe, caller
+                ):
+                    games = [joint_game(inputs_tuple, base, masks, target, args, caller)]
+            jobs = [self._job(game, ppe, runner.batch_size) for game in games]
+            results = runner.run(jobs, n_initial)
         return is_tuple, games, results
 
-    def _aggregate_mode(
-        self,
-        inputs: tuple[Tensor, ...],
-        target: Any,
-        args: Any,
-        batch: int,
-        ppe: int,
-        method: str,
-    ) -> bool:
-        """One forward on the unperturbed batch: one scalar per batch, or per example?"""
-        out = _forward_select(self.forward_func, inputs, target, args, method)
-        if isinstance(out, torch.futures.Future):
-            raise TypeError(_NO_FUTURES)
-        numel = 1 if isinstance(out, numbers.Real) else getattr(out, "numel", lambda: -1)()
-        if numel == 1:
-            if ppe != 1:
-                raise ValueError(
-                    f"The 'perturbations_per_eval' parameter of SpexInteractions.{method} "
-                    "must be 1 when forward_func returns one scalar for the whole batch; got "
-                    f"{ppe}."
-                )
-            return True
-        if numel != batch:
-            shape = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
-            raise ValueError(
-                f"forward_func returned an output of shape {shape} for a batch of {batch} "
-                "after target selection; SpexInteractions needs one scalar per example (select "
-                "one output with `target`) or one scalar for the whole batch."
-            )
-        return False
+    def _job(self, game: Game, ppe: int, batch_size: int) -> Job:
+        """The runner's job for one game."""
 
-    @staticmethod
-    def _joint_game(
-        inputs: tuple[Tensor, ...],
-        baselines: tuple[Tensor, ...],
-        masks: tuple[Tensor, ...],
-        target: Any,
-        args: tuple[Any, ...] | None,
-        method: str,
-    ) -> _Game:
-        """The whole batch as one set function (a forward that aggregates the batch)."""
-        if any(m.shape[0] != 1 for m in masks):
-            raise ValueError(
-                f"The 'feature_mask' parameter of SpexInteractions.{method} must have first "
-                "dim 1 (shared by all examples) when forward_func returns one scalar for the "
-                "whole batch."
-            )
-        groups, ids = _groups(masks, inputs)
-        return _Game(inputs, baselines, groups, ids, target, args, None)
+        def value_function(report: Callable[[int], None] | None) -> PerturbedValueFunction:
+            return PerturbedValueFunction(self.forward_func, game, ppe, report)
 
-    @staticmethod
-    def _games(
-        inputs: tuple[Tensor, ...],
-        baselines: tuple[Tensor, ...],
-        masks: tuple[Tensor, ...],
-        target: Any,
-        args: tuple[Any, ...] | None,
-        batch: int,
-    ) -> list[_Game]:
-        """One set function per example."""
-        games = []
-        for i in range(batch):
-            xs = tuple(x[i : i + 1] for x in inputs)
-            groups, ids = _groups(tuple(m[i : i + 1] if m.shape[0] > 1 else m for m in masks), xs)
-            games.append(
-                _Game(
-                    xs,
-                    tuple(b[i : i + 1] for b in baselines),
-                    groups,
-                    ids,
-                    _example(target, i, batch),
-                    None if args is None else tuple(_example(a, i, batch) for a in args),
-                    i,
-                )
-            )
-        return games
+        def diagnostics(run: Mapping[str, Any], n_queries: int) -> dict[str, Any]:
+            # forward calls: the fresh masks go out in blocks of batch_size, ppe per call
+            fresh = n_queries - int(run.get("n_from_cache", 0))
+            full, rest = divmod(fresh, batch_size)
+            calls = full * (batch_size // ppe) + -(-rest // ppe)
+            return {
+                "feature_ids": list(game.feature_ids),
+                "example_index": game.example_index,
+                "n_forward_calls": calls,
+            }
 
-    @staticmethod
-    def _budget(
-        n_features: int, n_samples: int | None, max_degree: int, method: str, algorithm: str
-    ) -> int:
-        if n_features == 0:
-            raise ValueError(
-                f"The 'inputs' parameter of SpexInteractions.{method} has no elements to "
-                "attribute (every input tensor is empty)."
-            )
-        if n_samples is None:
-            return _default_n_samples(n_features, max_degree)
-        check_budget(n_features, n_samples, max_degree, f"SpexInteractions.{method}", algorithm)
-        return n_samples
-
-    def _run_game(
-        self,
-        game: _Game,
-        n_samples: int,
-        max_degree: int,
-        ppe: int,
-        seed: int,
-        bar: Any,
-        scale: dict[str, Any],
-    ) -> Interactions:
-        executor = scale["executor"]
-        # workers cannot update the caller's bar: count finished batches here instead
-        value_function = _ValueFunction(
-            self.forward_func, game, ppe, None if executor is not None else bar
+        args = game.additional_forward_args
+        identity = (
+            "SpexInteractions",
+            model_identity(self.forward_func),
+            game.inputs,
+            game.baselines,
+            game.groups,
+            repr(game.target),
+            [] if args is None else [a if isinstance(a, Tensor) else repr(a) for a in args],
+            ppe,
         )
-        batch_size = ppe * max(1, _MASKS_PER_CALL // ppe)
-        n_remote = [0]
-
-        def on_batch(k: int) -> None:
-            calls = math.ceil(k / ppe)
-            n_remote[0] += calls
-            bar.update(calls)
-
-        cache_key = None
-        if scale["cache"] is not None:
-            cache_key = fingerprint(
-                "SpexInteractions",
-                _model_identity(self.forward_func),
-                game.inputs,
-                game.baselines,
-                game.groups,
-                repr(game.target),
-                _args_identity(game),
-                ppe,
-            )
-        try:
-            raw = spex(
-                value_function,
-                game.n_features,
-                n_samples=n_samples,
-                max_degree=max_degree,
-                seed=seed,
-                batch_size=batch_size,
-                cache=scale["cache"],
-                cache_key=cache_key,
-                executor=executor,
-                max_retries=scale["max_retries"],
-                method=scale["method"],
-                on_batch=on_batch if executor is not None else None,
-            )
-        except SpexQueryError as err:
-            _raise_forward_error(err)
-        diagnostics = dict(raw.diagnostics)
-        diagnostics["feature_ids"] = list(game.feature_ids)
-        diagnostics["example_index"] = game.example_index
-        diagnostics["n_forward_calls"] = value_function.n_forwards + n_remote[0]
-        return Interactions(
-            raw.n_features,
-            raw.terms,
-            raw.coefficients,
-            n_queries=raw.n_queries,
-            max_degree=raw.max_degree,
+        return Job(
+            game.n_features,
+            value_function,
+            identity,
             feature_names=[f"feature {i}" for i in game.feature_ids],
             diagnostics=diagnostics,
-            method=raw.method,
         )

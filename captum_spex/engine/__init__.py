@@ -1,5 +1,6 @@
 """The model-agnostic sparse Fourier engine (no torch, no Captum)."""
 
-from .spex import SpexFitWarning, SpexQueryError, spex
+from .errors import SpexFitWarning, SpexQueryError
+from .spex import spex
 
 __all__ = ["spex", "SpexFitWarning", "SpexQueryError"]

@@ -1,6 +1,6 @@
 """numba kernels of the sparse Fourier decoder: plain arrays in, plain arrays out.
 
-Every kernel has a plain-NumPy twin in :mod:`captum_spex.engine._kernels_ref`, and the tests
+Every kernel has a plain-NumPy twin in ``tests/engine/kernels_ref.py`` (test-only), and the tests
 compare the two. Nothing here validates its input: the public entry points do that before
 any kernel runs. All kernels are compiled lazily and cached on disk (``cache=True``).
 

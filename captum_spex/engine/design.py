@@ -14,7 +14,7 @@ import numpy as np
 
 from .bch import BCHCode, bch_code
 
-__all__ = ["QueryDesign", "plan_design", "minimum_budget", "design_cost"]
+__all__ = ["QueryDesign", "plan_design", "minimum_budget", "design_cost", "uniform_masks"]
 
 MIN_B = 3
 MAX_B = 20
@@ -165,3 +165,21 @@ def plan_design(
         n_design=n_design,
         n_holdout=n_holdout,
     )
+
+
+def uniform_masks(rng: np.random.Generator, n: int, n_samples: int) -> np.ndarray:
+    """Up to ``n_samples`` distinct uniform random masks (fewer only if 2^n is smaller)."""
+    if n <= 20:
+        size = min(n_samples, 1 << n)
+        idx = rng.choice(1 << n, size=size, replace=False).astype(np.int64)
+        return ((idx[:, None] >> np.arange(n)) & 1).astype(bool)
+    masks = rng.random((n_samples, n)) < 0.5
+    for attempt in range(8):  # collisions are rare for n > 20; top up a few times
+        packed = np.packbits(masks, axis=1)
+        keys = np.ascontiguousarray(packed).view(np.dtype((np.void, packed.shape[1]))).ravel()
+        _, first = np.unique(keys, return_index=True)
+        masks = masks[np.sort(first)]
+        if masks.shape[0] >= n_samples or attempt == 7:
+            break
+        masks = np.concatenate([masks, rng.random((n_samples - masks.shape[0], n)) < 0.5])
+    return masks[:n_samples]

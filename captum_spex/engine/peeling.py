@@ -7,15 +7,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _kernels
-from ._kernels_ref import chase_patterns
 from .bch import BCHCode
 
-__all__ = ["Decoder", "bucket_transform", "PeelResult"]
+__all__ = ["Decoder", "bucket_transform", "chase_patterns", "PeelResult"]
 
 # z-score of the chi-square thresholds (zero-ton energy and singleton residual)
 _Z_THRESHOLD = 3.0
 # smallest normalised correlation between two buckets tried as holding the same term
 _RHO_MIN = 0.3
+
+
+def chase_patterns(n_chase: int) -> np.ndarray:
+    """Flip patterns over the ``n_chase`` least reliable bits, fewest flips first."""
+    pats = np.arange(1 << n_chase, dtype=np.int64)
+    weight = np.array([bin(int(p)).count("1") for p in pats])
+    return pats[np.argsort(weight, kind="stable")]
 
 
 def bucket_transform(values: np.ndarray, inverse: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ from torch import nn
 
 from captum_spex import Interactions
 from captum_spex.attr import SpexInteractions
-from captum_spex.attr.spex_interactions import _default_n_samples
+from captum_spex.attr._runner import default_n_samples as _default_n_samples
 from captum_spex.engine.spex import planned_queries
 
 TOL = 1e-4

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from captum_spex.engine import _kernels
-from captum_spex.engine._kernels_ref import bch_decode_ref
+from tests.engine.kernels_ref import bch_decode_ref
 from captum_spex.engine.bch import SUPPORTED_M, _gf_tables, bch_code, parity_length
 
 

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 from captum_spex.engine import _kernels
-from captum_spex.engine import _kernels_ref as ref
+from tests.engine import kernels_ref as ref
 from captum_spex.engine.bch import bch_code
 from captum_spex.engine.design import plan_design
 from captum_spex.engine.peeling import Decoder, bucket_transform
-from tests.planted import Planted
+from captum_spex.testing import Planted
 
 
 @pytest.mark.parametrize("length", [1, 2, 8, 256])

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from captum_spex.engine.peeling import chase_patterns
+
 
 def fwht_ref(a: np.ndarray) -> np.ndarray:
     """Unnormalised Walsh-Hadamard transform of every row, by an explicit Hadamard matrix."""
@@ -88,13 +90,6 @@ def bch_decode_ref(bits, n_message, exp, log, order, t) -> list[int] | None:
     if big_l > t:
         return None
     return chien_search_ref(lam, big_l, len(bits) + n_message, exp, log, order)
-
-
-def chase_patterns(n_chase: int) -> np.ndarray:
-    """Flip patterns over the ``n_chase`` least reliable bits, fewest flips first."""
-    pats = np.arange(1 << n_chase, dtype=np.int64)
-    weight = np.array([bin(int(p)).count("1") for p in pats])
-    return pats[np.argsort(weight, kind="stable")]
 
 
 def decode_bucket_ref(

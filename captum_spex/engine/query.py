@@ -1,11 +1,12 @@
-"""Helpers shared by the engine's entry points (``spex``, ``proxy_spex``): argument checks,
-batched querying through the optional query store, progress bars."""
+"""The query loop, in one place: batches of masks through the optional query store and
+executor, with retries, progress and clear errors.
+
+Every method evaluates its masks through :class:`QueryRunner`; nothing else in the engine
+calls the value function."""
 
 from __future__ import annotations
 
-import numbers
 import os
-import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Executor, wait
@@ -15,43 +16,11 @@ from typing import Any
 import numpy as np
 
 from ..store import QueryStore, fingerprint, qualified_name
+from .errors import SpexQueryError
+
+__all__ = ["QueryRunner", "ValueFunction", "open_store", "progress_bar"]
 
 ValueFunction = Callable[[np.ndarray], Any]
-
-
-def _external_stacklevel() -> int:
-    """``stacklevel`` for ``warnings.warn`` that points at the first frame outside this
-    package, whichever public entry point (spex, proxy_spex, SpexInteractions...) led here.
-    Call it from the function that calls ``warnings.warn``."""
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    frame = sys._getframe(1)
-    level = 1
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
-        frame = frame.f_back
-        level += 1
-    return level
-
-
-class SpexQueryError(RuntimeError):
-    """The value function raised; ``n_done`` masks were evaluated (and stored, with a cache)."""
-
-    def __init__(self, message: str, n_done: int, n_total: int):
-        super().__init__(message)
-        self.n_done = n_done
-        self.n_total = n_total
-
-
-def _check_int(value: Any, name: str, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"The '{name}' parameter of spex must be an int; got {value!r} "
-            f"of type {type(value).__name__} instead."
-        )
-    value = int(value)
-    if value < low or (high is not None and value > high):
-        rng = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"The '{name}' parameter of spex must be an int {rng}; got {value}.")
-    return value
 
 
 def _as_values(out: Any, n_masks: int, n_outputs: int | None) -> np.ndarray:
@@ -243,8 +212,11 @@ def _query_executor(executor, value_function, masks, blocks, state, max_retries)
 
 
 @dataclass
-class _QueryPlan:
-    """How masks are evaluated: batching, progress, store, executor."""
+class QueryRunner:
+    """How masks are evaluated: batching, progress, store, executor.
+
+    ``run(masks)`` returns the ``(N, O)`` values and the statistics of the call
+    (``value_seconds``, ``n_from_cache``, ``n_retried``)."""
 
     value_function: ValueFunction
     batch_size: int
@@ -256,7 +228,7 @@ class _QueryPlan:
     label: str = "SPEX queries"
 
     def run(self, masks: np.ndarray) -> tuple[np.ndarray, dict]:
-        bar = _progress(self.show_progress, masks.shape[0], self.label)
+        bar = progress_bar(self.show_progress, masks.shape[0], self.label)
         stats: dict = {}
         try:
             values, spent, n_cached = _query(
@@ -277,35 +249,18 @@ class _QueryPlan:
         return values, stats
 
 
-def _check_executor(executor: Any, max_retries: Any, on_batch: Any, caller: str) -> None:
-    """Validate the scale-out arguments (duck-typed: anything with ``submit``)."""
-    if executor is not None and not callable(getattr(executor, "submit", None)):
-        raise TypeError(
-            f"The 'executor' parameter of {caller} must be a concurrent.futures.Executor (an "
-            f"object with submit()); got {type(executor).__name__}."
-        )
-    _check_int(max_retries, "max_retries", 0)
-    if on_batch is not None and not callable(on_batch):
-        raise TypeError(f"The 'on_batch' parameter of {caller} must be callable or None.")
-
-
-def _open_store(cache, cache_key, value_function, n_features: int, extra=()) -> QueryStore | None:
-    """Open the query store for ``cache`` (None: no store)."""
+def open_store(
+    cache: str | os.PathLike[str] | None, cache_key: str | None, value_function, n_features: int
+) -> QueryStore | None:
+    """Open the query store for ``cache`` (None: no store); arguments already validated."""
     if cache is None:
         return None
-    if not isinstance(cache, (str, os.PathLike)):
-        raise TypeError(
-            f"The 'cache' parameter must be a path (str or os.PathLike); got "
-            f"{type(cache).__name__}."
-        )
     if cache_key is None:
-        cache_key = fingerprint(qualified_name(value_function), n_features, *extra)
-    elif not isinstance(cache_key, str) or not cache_key:
-        raise TypeError("The 'cache_key' parameter must be a non-empty str.")
+        cache_key = fingerprint(qualified_name(value_function), n_features)
     return QueryStore(cache, cache_key, n_features)
 
 
-def _progress(show: bool, total: int, desc: str, unit: str = "mask"):
+def progress_bar(show: bool, total: int, desc: str, unit: str = "mask"):
     if not show:
         return None
     from tqdm.auto import tqdm
