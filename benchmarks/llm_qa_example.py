@@ -12,21 +12,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from captum_spex import Interactions
+from captum_spex.apps.models import load_smollm2
+from captum_spex.apps.prompts import default_example, qa_template_input, split_context
+from captum_spex.attr import SpexInteractions
+from captum_spex.attr.llm import LLMSpexAttribution
 
-from captum_spex import Interactions  # noqa: E402
-from captum_spex.attr import SpexInteractions  # noqa: E402
-from captum_spex.attr.llm import LLMSpexAttribution  # noqa: E402
-from captum_spex.models import load_smollm2  # noqa: E402
-from tests.fixtures.qa import nfl_pass_example, qa_template_input  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _scalar(x):
@@ -78,9 +76,10 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
 
     model, tok = load_smollm2()
-    ex = nfl_pass_example()
-    words = ex["passage"].split()
-    inp = qa_template_input(tok, words, ex["question"])
+    ex = default_example()
+    pieces = split_context(ex["context"], "word")
+    words = [p.strip() for p in pieces]
+    inp = qa_template_input(tok, pieces, ex["question"])
     print(f"question: {ex['question']}\ntarget:   {ex['answer']}\nfeatures: {len(words)} words")
     print("passage: ", " ".join(f"{w}[{i}]" for i, w in enumerate(words)))
 

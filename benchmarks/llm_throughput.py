@@ -27,21 +27,18 @@ import json
 import os
 import platform
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from captum.attr import FeatureAblation, LLMAttribution
+
+from captum_spex.apps.models import load_smollm2
+from captum_spex.apps.prompts import default_example, qa_template_input, split_context
+from captum_spex.attr.scoring import TeacherForcedScorer
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from captum.attr import FeatureAblation, LLMAttribution  # noqa: E402
-
-from captum_spex.attr.scoring import TeacherForcedScorer  # noqa: E402
-from captum_spex.models import load_smollm2  # noqa: E402
-from tests.fixtures.qa import nfl_pass_example, qa_template_input  # noqa: E402
 
 
 class ForwardTimer:
@@ -84,9 +81,10 @@ def main(argv: list[str] | None = None) -> None:
 
     model, tok = load_smollm2()
     timer = ForwardTimer(model)
-    ex = nfl_pass_example()
-    words = ex["passage"].split()
-    inp = qa_template_input(tok, words, ex["question"])
+    ex = default_example()
+    pieces = split_context(ex["context"], "word")
+    words = [p.strip() for p in pieces]
+    inp = qa_template_input(tok, pieces, ex["question"])
     target = torch.tensor(tok.encode(ex["answer"], add_special_tokens=False))
     rng = np.random.default_rng(0)
     masks = rng.integers(0, 2, size=(args.masks, len(words))).astype(bool)

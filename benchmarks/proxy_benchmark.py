@@ -31,7 +31,6 @@ for _var in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLA
 
 import argparse  # noqa: E402
 import statistics  # noqa: E402
-import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -39,11 +38,11 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
 
 from captum_spex import spex  # noqa: E402
 from captum_spex.engine.design import minimum_budget  # noqa: E402
 from captum_spex.engine.proxy import proxy_spex  # noqa: E402
+from captum_spex.testing import r2_score  # noqa: E402
 
 MAX_DEGREE = 5
 N_HELDOUT = 10_000
@@ -68,10 +67,6 @@ class HierarchicalAnd:
         return out
 
 
-def _r2(y: np.ndarray, pred: np.ndarray) -> float:
-    return float(1.0 - np.sum((y - pred) ** 2) / np.sum((y - y.mean()) ** 2))
-
-
 def _run(method: str, f, n: int, budget: int, seed: int) -> dict:
     t0 = time.perf_counter()
     with warnings.catch_warnings():
@@ -88,7 +83,7 @@ def _run(method: str, f, n: int, budget: int, seed: int) -> dict:
         "queries": res.n_queries,
         "fit": fit,
         "wall": wall,
-        "r2": _r2(f(held), res.predict(held)),
+        "r2": r2_score(f(held), res.predict(held)),
         "terms": len(res),
     }
 

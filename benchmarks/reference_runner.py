@@ -47,6 +47,7 @@ for _var in (
     os.environ.setdefault(_var, "1")
 
 import hashlib  # noqa: E402
+import importlib.util  # noqa: E402
 import json  # noqa: E402
 import resource  # noqa: E402
 import sys  # noqa: E402
@@ -56,8 +57,21 @@ _T_START = time.perf_counter()
 
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _synthetic as syn  # noqa: E402
+
+def _load_testing():
+    """``captum_spex/testing.py`` by path: it needs numpy only, and this venv (``.venv-ref``)
+    has no ``captum_spex``."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "captum_spex")
+    spec = importlib.util.spec_from_file_location(
+        "_captum_spex_testing", os.path.join(path, "testing.py")
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+syn = _load_testing()
 
 T_MAX = 5
 

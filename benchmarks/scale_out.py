@@ -31,7 +31,7 @@ def build_classifier():
     """MiniLM + a seeded linear head; built once per process by ModelFactory."""
     import torch
 
-    from captum_spex.models import load_minilm
+    from captum_spex.apps.models import load_minilm
 
     torch.set_num_threads(1)
     encoder, tokenizer = load_minilm()

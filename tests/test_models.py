@@ -13,8 +13,13 @@ pytest.importorskip("transformers")
 
 from captum.attr import ShapleyValues  # noqa: E402
 
+from captum_spex.apps.models import (  # noqa: E402
+    cache_root,
+    load_minilm,
+    load_smollm2,
+    smollm2_cache_path,
+)
 from captum_spex.attr import SpexInteractions  # noqa: E402
-from captum_spex.models import cache_root, load_minilm, load_smollm2, smollm2_cache_path  # noqa: E402
 from tests.fixtures.real_models import minilm, smollm2  # noqa: E402
 from tests.fixtures.tiny_lm import tiny_gpt2  # noqa: E402
 

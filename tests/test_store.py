@@ -8,7 +8,7 @@ import pytest
 
 from captum_spex import SpexQueryError, spex
 from captum_spex.store import QueryStore, fingerprint
-from tests.planted import Planted
+from captum_spex.testing import Planted
 
 
 class Flaky:

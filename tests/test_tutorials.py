@@ -31,7 +31,7 @@ def test_notebooks_have_no_outputs():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs(path, monkeypatch):
     if "llm" in path.stem:
-        models = pytest.importorskip("captum_spex.models")
+        models = pytest.importorskip("captum_spex.apps.models")
         pytest.importorskip("transformers")
         if not models._cache_is_complete(models.smollm2_cache_path()):
             try:

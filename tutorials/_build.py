@@ -208,8 +208,8 @@ LLM = [
         from captum_spex import SpexInteractions
         from captum_spex.attr.llm import LLMSpexAttribution
         from captum_spex.attr.scoring import score_log_probs
-        from captum_spex.models import load_smollm2
-        from captum_spex.prompts import default_example, qa_template_input, split_context
+        from captum_spex.apps.models import load_smollm2
+        from captum_spex.apps.prompts import default_example, qa_template_input, split_context
         from captum_spex.viz import plot_text_interactions, plot_top_interactions
 
         torch.set_num_threads(2)

@@ -14,18 +14,20 @@ import torch
 from captum.attr import (
     Attribution,
     LLMAttribution,
-    LLMAttributionResult,
     TextTemplateInput,
     TextTokenInput,
 )
 from torch import Tensor
 
 from .._validation import Int, check_params
-from ..interactions import Interactions
 from ._compat import _convert_ids_to_pretty_tokens
+from ._generate import generate_target
+from ._lm import as_ids as _as_ids
+from ._lm import model_device as _model_device
 from ._runner import FRONT_PARAMS, Job, Runner, model_identity
 from ._text import feature_labels, input_identity, masked_prompts
-from .scoring import TeacherForcedScorer, _as_ids, _model_device, generate_target
+from .llm_result import LLMSpexAttributionResult
+from .scoring import TeacherForcedScorer
 from .spex_interactions import SpexInteractions
 
 __all__ = ["LLMSpexAttribution", "LLMSpexAttributionResult"]
@@ -35,121 +37,6 @@ _PARAMS = {**FRONT_PARAMS, "max_batch_tokens": Int(1)}
 # masks handed to the scorer at once (it sorts them by length within the chunk); with a
 # cache, each chunk is committed when it finishes
 _MASKS_PER_CALL = 1024
-
-
-def _single_output(inter: Interactions, column: int, label: str) -> Interactions:
-    """One output of a multi-output ``Interactions`` as a single-output one."""
-    diagnostics = dict(inter.diagnostics)
-    diagnostics["output"] = label
-    return Interactions(
-        inter.n_features,
-        inter.terms,
-        inter.coefficients[:, column],
-        n_queries=inter.n_queries,
-        max_degree=inter.max_degree,
-        feature_names=inter.feature_names,
-        diagnostics=diagnostics,
-        method=inter.method,
-    )
-
-
-class LLMSpexAttributionResult(LLMAttributionResult):
-    """Captum's ``LLMAttributionResult`` plus the SPEX interactions behind it.
-
-    ``seq_attr``, ``token_attr``, ``input_tokens``, ``output_tokens`` and ``output_probs``
-    are filled as Captum's :class:`~captum.attr.LLMAttribution` fills them, so
-    ``plot_seq_attr`` and ``plot_token_attr`` work unchanged. The interactions are over the
-    *interpretable* features (one per mask group of a ``TextTemplateInput``, one per token of
-    a ``TextTokenInput``).
-
-    Parameters
-    ----------
-    input_tokens, output_tokens, seq_attr, token_attr, output_probs, inp
-        As in :class:`captum.attr.LLMAttributionResult`.
-    raw_interactions : Interactions
-        The multi-output SPEX result: output 0 is the whole target, output ``j`` (for
-        ``j = 1..T``) is target token ``j``; all decoded from the same queries.
-
-    Attributes
-    ----------
-    interactions : Interactions
-        The interactions for the whole target (log-probability of the full answer, or its
-        probability with ``attr_target="prob"``).
-    token_interactions : tuple of Interactions
-        One per target token, in order (no extra model call: same queries).
-    raw_interactions : Interactions
-        The multi-output result (``n_outputs == 1 + T``), e.g. for ``save``.
-
-    Examples
-    --------
-    >>> from captum_spex import Interactions
-    >>> from captum_spex.attr.llm import LLMSpexAttributionResult
-    >>> raw = Interactions(2, [(), (0, 1)], [[0.0, 0.0], [1.0, 1.0]], feature_names=["a", "b"])
-    >>> res = LLMSpexAttributionResult(input_tokens=["a", "b"], output_tokens=["x"],
-    ...     seq_attr=[0.5, 0.5], token_attr=[[0.5, 0.5]], raw_interactions=raw)
-    >>> res.interactions.fourier(), len(res.token_interactions)
-    ({(): 0.0, (0, 1): 1.0}, 1)
-    """
-
-    def __init__(
-        self,
-        *,
-        input_tokens: list[str],
-        output_tokens: list[str],
-        seq_attr: Any,
-        token_attr: Any = None,
-        output_probs: Any = None,
-        inp: Any = None,
-        raw_interactions: Interactions,
-    ) -> None:
-        super().__init__(
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-            seq_attr=seq_attr,
-            token_attr=token_attr,
-            output_probs=output_probs,
-            inp=inp,
-        )
-        if not isinstance(raw_interactions, Interactions):
-            raise TypeError(
-                "The 'raw_interactions' parameter of LLMSpexAttributionResult must be an "
-                f"Interactions; got {type(raw_interactions).__name__}."
-            )
-        if raw_interactions.n_outputs != 1 + len(output_tokens):
-            raise ValueError(
-                "The 'raw_interactions' parameter of LLMSpexAttributionResult must have 1 + "
-                f"len(output_tokens) = {1 + len(output_tokens)} outputs; got "
-                f"{raw_interactions.n_outputs}."
-            )
-        self.raw_interactions = raw_interactions
-        self._interactions: Interactions | None = None
-        self._token_interactions: tuple[Interactions, ...] | None = None
-
-    @property
-    def interactions(self) -> Interactions:
-        """The interactions for the whole target."""
-        if self._interactions is None:
-            self._interactions = _single_output(self.raw_interactions, 0, "total")
-        return self._interactions
-
-    @property
-    def token_interactions(self) -> tuple[Interactions, ...]:
-        """One :class:`~captum_spex.Interactions` per target token, in order."""
-        if self._token_interactions is None:
-            self._token_interactions = tuple(
-                _single_output(self.raw_interactions, j + 1, f"token {j}: {tok}")
-                for j, tok in enumerate(self.output_tokens)
-            )
-        return self._token_interactions
-
-    def __repr__(self) -> str:
-        top = self.interactions.top(3)
-        terms = ", ".join(f"{self.interactions.label(t)}: {v:+.3g}" for t, v in top)
-        return (
-            f"LLMSpexAttributionResult({len(self.input_tokens)} input features, "
-            f"{len(self.output_tokens)} output tokens, {len(self.interactions)} terms; "
-            f"top: {terms})"
-        )
 
 
 class LLMSpexAttribution(LLMAttribution):
@@ -371,7 +258,10 @@ class LLMSpexAttribution(LLMAttribution):
             )
         target_ids = self._target_ids(inp, target, gen_args)
         scorer = TeacherForcedScorer(
-            self.model, target_ids, batch_size=p["batch_size"], max_batch_tokens=p["max_batch_tokens"]
+            self.model,
+            target_ids,
+            batch_size=p["batch_size"],
+            max_batch_tokens=p["max_batch_tokens"],
         )
         job, full_logp = self._job(inp, scorer, target_ids)
         (raw,) = runner.run([job])

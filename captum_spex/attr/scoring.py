@@ -21,98 +21,31 @@ scores many prompts per forward pass instead:
 
 from __future__ import annotations
 
-import inspect
-import numbers
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from .._validation import Bool, Int, check_params
+from ._generate import DEFAULT_GEN_ARGS, generate_target
+from ._lm import as_ids as _as_ids
+from ._lm import forward_params as _forward_params
+from ._lm import get_cache as _get_cache
+from ._lm import get_logits as _get_logits
+from ._lm import model_device as _model_device
+
 __all__ = ["TeacherForcedScorer", "score_log_probs", "generate_target", "DEFAULT_GEN_ARGS"]
 
-#: Greedy decoding of 25 new tokens, as Captum's ``LLMAttribution`` generates a target.
-DEFAULT_GEN_ARGS: dict[str, Any] = {
-    "max_new_tokens": 25,
-    "do_sample": False,
-    "temperature": None,
-    "top_p": None,
+_SCORER_PARAMS = {
+    "batch_size": Int(1),
+    "max_batch_tokens": Int(1),
+    "share_prefix": Bool(),
+    "sort": Bool(),
 }
-
 # a shared prefix shorter than this is not worth a separate forward call
 _MIN_SHARED_PREFIX = 8
-
-
-def _check_pos_int(value: Any, name: str, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"The '{name}' parameter of {where} must be an int; got {value!r} of type "
-            f"{type(value).__name__}."
-        )
-    if value < 1:
-        raise ValueError(f"The '{name}' parameter of {where} must be >= 1; got {value}.")
-    return int(value)
-
-
-def _as_ids(ids: Any, name: str, where: str, *, allow_empty: bool) -> Tensor:
-    """A 1-D int64 CPU tensor of token ids, from a tensor, array or sequence of ints."""
-    if isinstance(ids, Tensor):
-        t = ids.detach().cpu()
-    else:
-        try:
-            t = torch.as_tensor(np.asarray(ids))
-        except (TypeError, ValueError) as exc:
-            raise TypeError(
-                f"The '{name}' parameter of {where} must hold token ids (ints); got "
-                f"{type(ids).__name__}."
-            ) from exc
-    if t.dim() == 2 and t.shape[0] == 1:
-        t = t[0]
-    if t.dim() != 1:
-        raise ValueError(
-            f"The '{name}' parameter of {where} must be a 1-D sequence of token ids (or shape "
-            f"(1, L)); got shape {tuple(t.shape)}."
-        )
-    if t.numel() and (t.dtype.is_floating_point or t.dtype.is_complex or t.dtype == torch.bool):
-        raise TypeError(
-            f"The '{name}' parameter of {where} must hold integer token ids; got dtype {t.dtype}."
-        )
-    if not allow_empty and t.numel() == 0:
-        raise ValueError(f"The '{name}' parameter of {where} must not be empty.")
-    return t.to(torch.int64)
-
-
-def _model_device(model: Any) -> torch.device:
-    dev = getattr(model, "device", None)
-    if isinstance(dev, torch.device):
-        return dev
-    try:
-        return next(model.parameters()).device
-    except (AttributeError, StopIteration):
-        return torch.device("cpu")
-
-
-def _forward_params(model: Any) -> set[str]:
-    try:
-        return set(inspect.signature(model.forward).parameters)
-    except (TypeError, ValueError, AttributeError):
-        return set()
-
-
-def _get_logits(out: Any) -> Tensor:
-    logits = out.logits if hasattr(out, "logits") else out[0]
-    if logits.dim() == 4:  # (B, 1, L, V) from heads with several returns (Llama 4, Medusa)
-        logits = logits[:, 0]
-    return logits
-
-
-def _get_cache(out: Any) -> Any:
-    if isinstance(out, Mapping):
-        for key in ("cache", "past_key_values"):
-            if out.get(key) is not None:
-                return out[key]
-    return None
 
 
 class TeacherForcedScorer:
@@ -182,13 +115,16 @@ class TeacherForcedScorer:
             raise TypeError(f"The 'model' parameter of {where} must be a callable torch module.")
         self.model = model
         self.target_ids = _as_ids(target_ids, "target_ids", where, allow_empty=False)
-        self.batch_size = _check_pos_int(batch_size, "batch_size", where)
-        self.max_batch_tokens = _check_pos_int(max_batch_tokens, "max_batch_tokens", where)
-        for name, flag in (("share_prefix", share_prefix), ("sort", sort)):
-            if not isinstance(flag, bool):
-                raise TypeError(
-                    f"The '{name}' parameter of {where} must be a bool; got {type(flag).__name__}."
-                )
+        p = check_params(
+            where,
+            _SCORER_PARAMS,
+            batch_size=batch_size,
+            max_batch_tokens=max_batch_tokens,
+            share_prefix=share_prefix,
+            sort=sort,
+        )
+        self.batch_size = p["batch_size"]
+        self.max_batch_tokens = p["max_batch_tokens"]
         params = _forward_params(model)
         self._keep_logits = "logits_to_keep" in params
         self._cache_kw = next((k for k in ("cache", "past_key_values") if k in params), None)
@@ -407,68 +343,3 @@ def score_log_probs(
         share_prefix=share_prefix,
     )
     return scorer(prompts)
-
-
-def generate_target(
-    model: Any,
-    prompt_ids: Tensor | Sequence[int],
-    gen_args: Mapping[str, Any] | None = None,
-) -> Tensor:
-    """Generate a target continuation of a prompt, greedily by default.
-
-    Uses ``model.generate`` (Hugging Face) with :data:`DEFAULT_GEN_ARGS` updated by
-    ``gen_args`` (25 new tokens, greedy, as Captum's ``LLMAttribution``), and returns the new
-    tokens only. A model without ``generate`` gets a plain greedy loop without KV cache (only
-    ``max_new_tokens`` of ``gen_args`` is used then); it stops after
-    ``model.config.eos_token_id`` when there is one.
-
-    Parameters
-    ----------
-    model : torch.nn.Module
-        A causal language model.
-    prompt_ids : Tensor or sequence of int
-        The prompt, 1-D (or ``(1, L)``).
-    gen_args : mapping, optional
-        Keyword arguments for ``model.generate``, overriding the defaults.
-
-    Returns
-    -------
-    torch.Tensor
-        The generated token ids, 1-D int64 on the CPU (it may end with EOS).
-
-    Examples
-    --------
-    >>> import torch
-    >>> from captum_spex.attr.scoring import generate_target
-    >>> class Next(torch.nn.Module):  # always predicts (current id + 1) mod 5
-    ...     def forward(self, input_ids, attention_mask=None):
-    ...         logits = torch.nn.functional.one_hot((input_ids + 1) % 5, 5).float()
-    ...         return type("Out", (), {"logits": logits})()
-    >>> generate_target(Next(), [0, 1], gen_args={"max_new_tokens": 3})
-    tensor([2, 3, 4])
-    """
-    where = "generate_target"
-    prompt = _as_ids(prompt_ids, "prompt_ids", where, allow_empty=False)
-    if gen_args is not None and not isinstance(gen_args, Mapping):
-        raise TypeError(
-            f"The 'gen_args' parameter of {where} must be a dict; got {type(gen_args).__name__}."
-        )
-    args = {**DEFAULT_GEN_ARGS, **(gen_args or {})}
-    device = _model_device(model)
-    ids = prompt[None].to(device)
-    with torch.inference_mode():
-        if callable(getattr(model, "generate", None)):
-            out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), **args)
-            return out[0, prompt.numel() :].detach().cpu().to(torch.int64)
-        n_new = _check_pos_int(args.get("max_new_tokens", 25), "max_new_tokens", where)
-        eos = getattr(getattr(model, "config", None), "eos_token_id", None)
-        eos_ids = set(eos if isinstance(eos, (list, tuple)) else [] if eos is None else [eos])
-        new: list[int] = []
-        for _ in range(n_new):
-            logits = _get_logits(model(input_ids=ids, attention_mask=torch.ones_like(ids)))
-            nxt = int(logits[0, -1].argmax())
-            new.append(nxt)
-            if nxt in eos_ids:
-                break
-            ids = torch.cat([ids, torch.tensor([[nxt]], device=device)], dim=1)
-    return torch.tensor(new, dtype=torch.int64)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from captum_spex.engine import _kernels
-from tests.engine.kernels_ref import bch_decode_ref
 from captum_spex.engine.bch import SUPPORTED_M, _gf_tables, bch_code, parity_length
+from tests.engine.kernels_ref import bch_decode_ref
 
 
 def _supported_pairs():

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 from captum_spex.engine import _kernels
-from tests.engine import kernels_ref as ref
 from captum_spex.engine.bch import bch_code
 from captum_spex.engine.design import plan_design
 from captum_spex.engine.peeling import Decoder, bucket_transform
 from captum_spex.testing import Planted
+from tests.engine import kernels_ref as ref
 
 
 @pytest.mark.parametrize("length", [1, 2, 8, 256])

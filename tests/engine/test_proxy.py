@@ -15,7 +15,8 @@ from captum_spex.engine.design import minimum_budget  # noqa: E402
 from captum_spex.engine.proxy import booster_fourier, proxy_spex  # noqa: E402
 from captum_spex.engine.refine import parity_features  # noqa: E402
 from captum_spex.engine.spex import SpexFitWarning  # noqa: E402
-from tests.planted import all_masks, brute_force_fourier, r2  # noqa: E402
+from captum_spex.testing import all_masks, brute_force_fourier  # noqa: E402
+from captum_spex.testing import r2_score as r2  # noqa: E402
 
 
 # ---------------------------------------------------------------------- helpers

@@ -10,7 +10,8 @@ import pytest
 from captum_spex import spex
 from captum_spex.engine.design import design_cost, minimum_budget, plan_design
 from captum_spex.engine.spex import SpexFitWarning
-from tests.planted import Planted, all_masks, brute_force_fourier, r2
+from captum_spex.testing import Planted, all_masks, brute_force_fourier
+from captum_spex.testing import r2_score as r2
 
 
 def _support(result, tol=1e-6):
@@ -231,7 +232,7 @@ import hashlib, sys
 sys.path.insert(0, {root!r})
 import numpy as np
 from captum_spex import spex
-from tests.planted import Planted
+from captum_spex.testing import Planted
 res = spex(Planted.random(300, 40, seed=5, snr_db=10.0), 300, n_samples=9000, seed=3)
 h = hashlib.sha256(repr(res.terms).encode() + res.coefficients.tobytes()).hexdigest()
 print(h)
