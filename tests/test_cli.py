@@ -138,3 +138,38 @@ def test_old_import_paths_still_work():
     assert captum_spex.prompts.split_context is prompts.split_context
     assert captum_spex.models.load_smollm2 is models.load_smollm2
     assert captum_spex.models._cache_is_complete is models._cache_is_complete
+
+
+def test_a_registered_method_runs_through_the_cli(tiny, tmp_path, capsys):
+    from captum_spex.engine.methods import register_method, unregister_method
+    from tests.engine.test_methods import FirstOrderOLS
+
+    register_method(FirstOrderOLS())
+    try:
+        explain = cli.build_parser()._subparsers._group_actions[0].choices["explain"]
+        assert "toy-ols: toy: first-order least squares" in " ".join(explain.format_help().split())
+        code = cli.main(
+            [
+                "explain",
+                "--context",
+                " ".join(f"w{i}" for i in range(12)),
+                "--question",
+                "which?",
+                "--target",
+                "cat",
+                "--method",
+                "toy-ols",
+                "--n-samples",
+                "100",
+                "--out",
+                str(tmp_path),
+                "--no-progress",
+            ]
+        )
+    finally:
+        unregister_method("toy-ols")
+    assert code == 0
+    saved = json.loads((tmp_path / "interactions.json").read_text())
+    assert saved["method"] == "toy-ols" and saved["n_queries"] == 100
+    with pytest.raises(SystemExit):  # gone from the table again: a usage error
+        cli.main(["explain", "--method", "toy-ols"])

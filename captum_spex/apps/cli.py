@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..engine.methods import available_methods, get_method
 from .prompts import UNITS, default_example, qa_template_input, split_context
 
 __all__ = ["main", "build_parser"]
@@ -53,7 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--seed", type=_non_negative, default=0, help="seed of the design (0)")
     ex.add_argument("--top", type=_positive, default=10, help="interactions to print (10)")
     ex.add_argument(
-        "--method", choices=("spex", "proxy"), default="spex", help="SPEX or ProxySPEX (spex)"
+        "--method",
+        choices=available_methods(),
+        default="spex",
+        help="explanation method: "
+        + "; ".join(f"{m}: {get_method(m).description}" for m in available_methods())
+        + " (spex)",
     )
     ex.add_argument(
         "--dtype",
