@@ -112,6 +112,11 @@ class Decoder:
         t = self.code.t
         terms: dict[tuple[int, ...], float] = {}
         n_multi = 0
+        # a round must remove more than one bucket's noise energy, or peeling stops: terms
+        # it cannot subtract (zero coefficients, a cross-group candidate peeled back) would
+        # otherwise loop until max_rounds
+        progress_floor = var_bucket * n1
+        energy = float(np.einsum("cpj,cpj->", work, work))
         for _ in range(max_rounds):
             sup, deg, coef, n_multi = self._peel_kernel(
                 work, thr_zero, thr_resid, max_terms, max_rounds
@@ -122,8 +127,10 @@ class Decoder:
             if n_groups < 2 or len(terms) >= max_terms:
                 break
             added = self._cross_group(work, var_bucket, thr_zero, terms)
-            if not added:
+            left = float(np.einsum("cpj,cpj->", work, work))
+            if not added or energy - left <= progress_floor:
                 break
+            energy = left
         supports = np.full((len(terms), max(t, 1)), -1, dtype=np.int64)
         degrees = np.zeros(len(terms), dtype=np.int64)
         for q, k in enumerate(terms):
