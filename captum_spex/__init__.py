@@ -1,5 +1,6 @@
 """captum-spex: SPEX sparse Fourier interaction explanations as a Captum plugin."""
 
+from ._version import __version__
 from .attr import SpexInteractions
 from .engine import SpexFitWarning, SpexQueryError, spex
 from .interactions import Interactions
@@ -10,5 +11,5 @@ __all__ = [
     "SpexInteractions",
     "SpexFitWarning",
     "SpexQueryError",
+    "__version__",
 ]
-__version__ = "0.1.0.dev0"

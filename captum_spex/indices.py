@@ -1,29 +1,45 @@
-"""Sparse conversions from Fourier coefficients to interaction indices.
+"""The interaction indices: one table, and sparse conversions from Fourier coefficients.
 
-A sparse set function is stored as three arrays (see :class:`SparseTerms`):
-
-* ``indices``: int64 ``(K, D)``, one row per term, the feature ids in ascending order and
-  padded on the right with ``-1``;
-* ``degrees``: int64 ``(K,)``, the number of valid entries of each row;
-* ``values``: float64 ``(K, n_outputs)``.
+:data:`INDICES` is the one place an index is declared: its name, its display title,
+whether it takes an order ``l``, its weight on the Möbius coefficients, and what it is.
+Everything else (the ``index`` parameter check, :data:`IndexName`,
+:data:`ORDERED_INDICES`, :meth:`Interactions.index`, the plot titles) reads the table, so
+adding an index is one entry (and its weight function).
 
 Conventions (spex-algorithm.md section 1): a mask ``m`` keeps feature ``i`` when
 ``m[i]`` is True, and the Fourier expansion is ``f(m) = sum_S F(S) (-1)^{|S & kept(m)|}``.
+The sparse array form (:class:`SparseTerms`) lives in :mod:`captum_spex._terms`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
+from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache, lru_cache
 from math import comb
-from typing import Literal, NamedTuple, get_args
+from typing import Literal
 
 import numpy as np
 
+from captum_spex._terms import (
+    SparseTerms,
+    _as_sparse,
+    _dense_from_members,
+    _finish,
+    _scatter,
+    _select,
+    array_to_terms,
+    terms_to_array,
+)
+from captum_spex._validation import Int, Optional, Options, check_param
+
 __all__ = [
     "INDEX_NAMES",
+    "INDICES",
     "IndexName",
+    "IndexSpec",
+    "ORDERED_INDICES",
     "SparseTerms",
     "array_to_terms",
     "banzhaf_values",
@@ -34,226 +50,51 @@ __all__ = [
     "terms_to_array",
 ]
 
-IndexName = Literal["fourier", "mobius", "bii", "sii", "k-sii", "stii", "fsii", "fbii"]
-"""Names accepted by :func:`fourier_to_index` and ``Interactions.index``."""
-
-INDEX_NAMES: tuple[str, ...] = get_args(IndexName)
-
-#: Indices defined relative to an explicit order (their values change with it).
-ORDERED_INDICES: tuple[str, ...] = ("k-sii", "stii", "fsii", "fbii")
+#: ``c(|U|, |T|, l)``: the weight of the Möbius coefficient ``a(U)`` in ``index(T)``.
+MobiusWeight = Callable[[int, int, int], Fraction]
 
 
-class SparseTerms(NamedTuple):
-    """Padded-array form of a sparse set function.
+@dataclass(frozen=True)
+class IndexSpec:
+    """One interaction index, as declared in :data:`INDICES`.
 
     Attributes
     ----------
-    indices : numpy.ndarray
-        int64 ``(K, D)``; row ``k`` holds the ascending feature ids of term ``k`` padded
-        with ``-1``.
-    degrees : numpy.ndarray
-        int64 ``(K,)``; the size of each term.
-    values : numpy.ndarray
-        float64 ``(K, n_outputs)``; one value per term and output.
-    """
-
-    indices: np.ndarray
-    degrees: np.ndarray
-    values: np.ndarray
-
-
-def terms_to_array(
-    terms: Iterable[Sequence[int]], n_features: int, *, name: str = "terms"
-) -> tuple[np.ndarray, np.ndarray]:
-    """Pack index tuples into a padded int64 array, validating them.
-
-    Parameters
-    ----------
-    terms : iterable of sequences of int
-        Each term lists distinct feature ids in ascending order; ``()`` is the constant.
-    n_features : int
-        Number of features; ids must lie in ``0 .. n_features - 1``.
-    name : str, default "terms"
-        Argument name used in error messages.
-
-    Returns
-    -------
-    indices : numpy.ndarray
-        int64 ``(K, D)`` padded with ``-1`` where ``D`` is the largest degree.
-    degrees : numpy.ndarray
-        int64 ``(K,)``.
-
-    Raises
-    ------
-    TypeError
-        If a term is not a sequence of integers.
-    ValueError
-        If an id is out of range, a term is not strictly ascending, or a term repeats.
+    name : str
+        The name accepted by :func:`fourier_to_index` and ``Interactions.index``.
+    title : str
+        Display name (plot titles, reports).
+    mobius_weight : callable
+        ``c(u, t, l) -> Fraction`` with ``index(T) = sum_{U >= T} c(|U|, |T|, l) a(U)``,
+        ``a`` the Möbius coefficients and ``l`` the order.
+    description : str
+        What the index is, with its reference.
+    ordered : bool, default False
+        Whether the index takes an order ``l`` (its values change with it); for the other
+        indices an ``order`` only caps the returned terms at ``|T| <= order``.
+    diagonal : bool, default False
+        Whether ``index(T)`` is a multiple of ``F(T)`` alone: it is then computed by a
+        selection of the Fourier terms, without a superset sum.
 
     Examples
     --------
-    >>> idx, deg = terms_to_array([(), (0, 2), (1,)], 3)
-    >>> idx.tolist(), deg.tolist()
-    ([[-1, -1], [0, 2], [1, -1]], [0, 2, 1])
+    >>> INDICES["fsii"].label(2)
+    'FSII (order 2)'
     """
-    rows: list[tuple[int, ...]] = []
-    for k, term in enumerate(terms):
-        if isinstance(term, (str, bytes)) or not isinstance(term, (Sequence, np.ndarray)):
-            raise TypeError(
-                f"The '{name}' parameter must be a sequence of tuples of int; item {k} is {term!r}."
-            )
-        row = []
-        for i in term:
-            if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
-                raise TypeError(
-                    f"The '{name}' parameter must contain tuples of int; item {k} is {term!r}."
-                )
-            row.append(int(i))
-        rows.append(tuple(row))
-    n_terms = len(rows)
-    degrees = np.fromiter((len(r) for r in rows), dtype=np.int64, count=n_terms)
-    width = int(degrees.max()) if n_terms else 0
-    indices = np.full((n_terms, width), -1, dtype=np.int64)
-    if n_terms and width:
-        flat = np.fromiter((i for r in rows for i in r), dtype=np.int64)
-        rr = np.repeat(np.arange(n_terms), degrees)
-        cc = np.arange(flat.size) - np.repeat(np.cumsum(degrees) - degrees, degrees)
-        indices[rr, cc] = flat
-    _check_array_terms(indices, degrees, n_features, name=name)
-    return indices, degrees
+
+    name: str
+    title: str
+    mobius_weight: MobiusWeight
+    description: str
+    ordered: bool = False
+    diagonal: bool = False
+
+    def label(self, order: int | None = None) -> str:
+        """The title, with the order when one is given."""
+        return self.title if order is None else f"{self.title} (order {order})"
 
 
-def _check_array_terms(
-    indices: np.ndarray, degrees: np.ndarray, n_features: int, *, name: str = "terms"
-) -> None:
-    """Validate padded terms: ids in range, rows strictly ascending, rows unique."""
-    n_terms, width = indices.shape
-    valid = np.arange(width)[None, :] < degrees[:, None]
-    if np.any(indices[~valid] != -1):
-        raise ValueError(f"The '{name}' parameter has malformed padding.")
-    bad = valid & ((indices < 0) | (indices >= n_features))
-    if bad.any():
-        k = int(np.flatnonzero(bad.any(axis=1))[0])
-        raise ValueError(
-            f"The '{name}' parameter must contain feature ids in 0..{n_features - 1}; "
-            f"term {k} is {_row_to_tuple(indices[k], degrees[k])}."
-        )
-    if width > 1:
-        both = valid[:, 1:]
-        not_ascending = both & (np.diff(indices, axis=1) <= 0)
-        if not_ascending.any():
-            k = int(np.flatnonzero(not_ascending.any(axis=1))[0])
-            raise ValueError(
-                f"The '{name}' parameter must contain strictly ascending tuples (distinct "
-                f"ids, sorted); term {k} is {_row_to_tuple(indices[k], degrees[k])}."
-            )
-    if n_terms > 1:
-        _, inverse, counts = _unique_rows(indices, n_features)
-        if np.any(counts > 1):
-            dup = int(np.flatnonzero(counts[inverse] > 1)[0])
-            raise ValueError(
-                f"The '{name}' parameter must not repeat a term; "
-                f"{_row_to_tuple(indices[dup], degrees[dup])} appears more than once."
-            )
-
-
-def _row_to_tuple(row: np.ndarray, degree: int | np.integer) -> tuple[int, ...]:
-    return tuple(int(i) for i in row[: int(degree)])
-
-
-def array_to_terms(indices: np.ndarray, degrees: np.ndarray) -> list[tuple[int, ...]]:
-    """Unpack a padded array into a list of ascending int tuples.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> array_to_terms(np.array([[-1, -1], [0, 2]]), np.array([0, 2]))
-    [(), (0, 2)]
-    """
-    return [tuple(r[:d]) for r, d in zip(indices.tolist(), degrees.tolist(), strict=True)]
-
-
-def _unique_rows(rows: np.ndarray, n_features: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Group identical padded rows.
-
-    Returns the first occurrence of each distinct row (``(U,)`` positions into ``rows``),
-    the inverse map ``(R,) -> 0..U-1`` and the counts. Rows are packed into a single int64
-    key in base ``n_features + 1`` when that fits, else compared with ``np.unique(axis=0)``.
-    """
-    n_rows, width = rows.shape
-    base = n_features + 1
-    if width == 0:
-        inverse = np.zeros(n_rows, dtype=np.int64)
-        first = np.zeros(min(n_rows, 1), dtype=np.int64)
-        return first, inverse, np.array([n_rows] if n_rows else [], dtype=np.int64)
-    if base**width < 2**63:
-        key = np.zeros(n_rows, dtype=np.int64)
-        for j in range(width):
-            key *= base
-            key += rows[:, j] + 1
-        _, first, inverse, counts = np.unique(
-            key, return_index=True, return_inverse=True, return_counts=True
-        )
-    else:
-        _, first, inverse, counts = np.unique(
-            rows, axis=0, return_index=True, return_inverse=True, return_counts=True
-        )
-    return first.astype(np.int64), inverse.reshape(-1).astype(np.int64), counts
-
-
-def _canonical_order(indices: np.ndarray, degrees: np.ndarray) -> np.ndarray:
-    """Permutation sorting terms by degree, then lexicographically."""
-    keys = [indices[:, j] for j in range(indices.shape[1] - 1, -1, -1)]
-    keys.append(degrees)
-    return np.lexsort(keys)
-
-
-# ---------------------------------------------------------------------- validation
-def _check_index_name(index: str) -> str:
-    if not isinstance(index, str) or index not in INDEX_NAMES:
-        valid = ", ".join(repr(n) for n in INDEX_NAMES)
-        raise ValueError(f"The 'index' parameter must be one of {valid}. Got {index!r} instead.")
-    return index
-
-
-def _check_order(order: int | None, n_features: int) -> int | None:
-    if order is None:
-        return None
-    if isinstance(order, (bool, np.bool_)) or not isinstance(order, (int, np.integer)):
-        raise TypeError(f"The 'order' parameter must be an int or None. Got {order!r} instead.")
-    if not 1 <= int(order) <= n_features:
-        raise ValueError(
-            f"The 'order' parameter must be an int in [1, {n_features}] "
-            f"(n_features={n_features}). Got {order} instead."
-        )
-    return int(order)
-
-
-def _as_sparse(terms: SparseTerms) -> tuple[SparseTerms, bool]:
-    """Return ``terms`` with 2-D float64 values, and whether the input values were 1-D."""
-    indices = np.asarray(terms.indices, dtype=np.int64)
-    degrees = np.asarray(terms.degrees, dtype=np.int64)
-    values = np.asarray(terms.values, dtype=np.float64)
-    if indices.ndim != 2 or degrees.shape != (indices.shape[0],):
-        raise ValueError("SparseTerms must hold indices (K, D) and degrees (K,).")
-    if values.ndim not in (1, 2) or values.shape[0] != indices.shape[0]:
-        raise ValueError("SparseTerms values must have shape (K,) or (K, n_outputs).")
-    squeeze = values.ndim == 1
-    return SparseTerms(indices, degrees, values[:, None] if squeeze else values), squeeze
-
-
-def _finish(terms: SparseTerms, squeeze: bool) -> SparseTerms:
-    return SparseTerms(
-        terms.indices, terms.degrees, terms.values[:, 0] if squeeze else terms.values
-    )
-
-
-# ---------------------------------------------------------------------- weight tables
-# Every conversion below has the form  out(T) = sum_{S in support, S >= T} w(|S|, |T|) * in(S):
-# the value at T depends on S only through the two sizes. The tables are computed exactly
-# with fractions (they are tiny) and converted to float64 once.
-
-
+# ---------------------------------------------------------------------- Möbius weights
 @cache
 def _bernoulli(m: int) -> Fraction:
     """Bernoulli number B_m with the convention B_1 = -1/2."""
@@ -262,45 +103,109 @@ def _bernoulli(m: int) -> Fraction:
     return -sum((comb(m + 1, k) * _bernoulli(k) for k in range(m)), Fraction(0)) / (m + 1)
 
 
-def _moebius_weight(index: str, order: int) -> Callable[[int, int], Fraction]:
-    """Coefficient c(u, t) of ``index(T) = sum_{U >= T} c(|U|, |T|) a(U)`` (a = Möbius)."""
-    ell = order
+def _fourier_weight(u: int, t: int, ell: int) -> Fraction:
+    return Fraction((-1) ** t, 2**u)  # F(T) = (-1)^|T| sum_{U >= T} 2^-|U| a(U)
 
-    def mobius(u: int, t: int) -> Fraction:
+
+def _mobius_weight(u: int, t: int, ell: int) -> Fraction:
+    return Fraction(int(u == t))
+
+
+def _bii_weight(u: int, t: int, ell: int) -> Fraction:
+    return Fraction(1, 2 ** (u - t))
+
+
+def _sii_weight(u: int, t: int, ell: int) -> Fraction:
+    return Fraction(1, u - t + 1)
+
+
+def _ksii_weight(u: int, t: int, ell: int) -> Fraction:
+    if t == 0:
+        return Fraction(int(u == 0))
+    return sum(
+        (comb(u - t, m - t) * _bernoulli(m - t) / (u - m + 1) for m in range(t, min(u, ell) + 1)),
+        Fraction(0),
+    )
+
+
+def _stii_weight(u: int, t: int, ell: int) -> Fraction:
+    if t < ell:
         return Fraction(int(u == t))
+    return Fraction(1, comb(u, ell))
 
-    def sii(u: int, t: int) -> Fraction:
-        return Fraction(1, u - t + 1)
 
-    def k_sii(u: int, t: int) -> Fraction:
-        if t == 0:
-            return Fraction(int(u == 0))
-        return sum(
-            (
-                comb(u - t, m - t) * _bernoulli(m - t) / (u - m + 1)
-                for m in range(t, min(u, ell) + 1)
-            ),
-            Fraction(0),
-        )
+def _fsii_weight(u: int, t: int, ell: int) -> Fraction:
+    if u == t:
+        return Fraction(1)
+    if u <= ell:
+        return Fraction(0)
+    return (
+        (-1) ** (ell - t)
+        * Fraction(t, ell + t)
+        * comb(ell, t)
+        * Fraction(comb(u - 1, ell), comb(u + ell - 1, ell + t))
+    )
 
-    def stii(u: int, t: int) -> Fraction:
-        if t < ell:
-            return Fraction(int(u == t))
-        return Fraction(1, comb(u, ell))
 
-    def fsii(u: int, t: int) -> Fraction:
-        if u == t:
-            return Fraction(1)
-        if u <= ell:
-            return Fraction(0)
-        return (
-            (-1) ** (ell - t)
-            * Fraction(t, ell + t)
-            * comb(ell, t)
-            * Fraction(comb(u - 1, ell), comb(u + ell - 1, ell + t))
-        )
+def _fbii_weight(u: int, t: int, ell: int) -> Fraction:
+    if u <= ell:
+        return Fraction(int(u == t))
+    return Fraction((-1) ** (ell - t) * comb(u - t - 1, ell - t), 2 ** (u - t))
 
-    return {"mobius": mobius, "sii": sii, "k-sii": k_sii, "stii": stii, "fsii": fsii}[index]
+
+# ---------------------------------------------------------------------- the table
+INDICES: dict[str, IndexSpec] = {
+    spec.name: spec
+    for spec in (
+        IndexSpec("fourier", "Fourier", _fourier_weight, "Fourier coefficients", diagonal=True),
+        IndexSpec("mobius", "Möbius", _mobius_weight, "Möbius (Harsanyi) coefficients"),
+        IndexSpec("bii", "BII", _bii_weight, "Banzhaf interaction index", diagonal=True),
+        IndexSpec("sii", "SII", _sii_weight, "Shapley interaction index"),
+        IndexSpec(
+            "k-sii",
+            "k-SII",
+            _ksii_weight,
+            "k-Shapley values (Bordt & von Luxburg, 2023)",
+            ordered=True,
+        ),
+        IndexSpec(
+            "stii",
+            "STII",
+            _stii_weight,
+            "Shapley-Taylor index (Sundararajan et al., 2020)",
+            ordered=True,
+        ),
+        IndexSpec("fsii", "FSII", _fsii_weight, "Faith-Shap (Tsai et al., 2023)", ordered=True),
+        IndexSpec("fbii", "FBII", _fbii_weight, "Faith-Banzhaf (Tsai et al., 2023)", ordered=True),
+    )
+}
+"""Every interaction index, by name (see :class:`IndexSpec`)."""
+
+INDEX_NAMES: tuple[str, ...] = tuple(INDICES)
+
+IndexName = Literal[INDEX_NAMES]  # type: ignore[valid-type]
+"""Names accepted by :func:`fourier_to_index` and ``Interactions.index``: :data:`INDICES`."""
+
+#: Indices defined relative to an explicit order (their values change with it).
+ORDERED_INDICES: tuple[str, ...] = tuple(name for name, spec in INDICES.items() if spec.ordered)
+
+# The 'index' parameter: one of the table's names, read when a value is checked.
+_INDEX = Options(lambda: tuple(INDICES))
+
+
+def _check_index(index: str, caller: str) -> IndexSpec:
+    """The table entry of ``index``, or the package's error listing the table's names."""
+    return INDICES[check_param(index, "index", _INDEX, caller)]
+
+
+def _check_order(order: int | None, n_features: int, caller: str) -> int | None:
+    return check_param(order, "order", Optional(Int(1, n_features)), caller)
+
+
+# ---------------------------------------------------------------------- weight tables
+# Every conversion has the form  out(T) = sum_{S in support, S >= T} w(|S|, |T|) * in(S): the
+# value at T depends on S only through the two sizes. The tables are computed exactly with
+# fractions from the Möbius weights (they are tiny) and converted to float64 once.
 
 
 @lru_cache(maxsize=256)
@@ -309,126 +214,21 @@ def _fourier_weights(index: str, order: int, max_s: int) -> np.ndarray:
 
     Entries with ``t > min(s, order)`` are 0.
     """
+    c = INDICES[index].mobius_weight
     max_t = min(order, max_s)
     table = np.zeros((max_s + 1, max_t + 1), dtype=np.float64)
-    if index == "fbii":
-        for s in range(min(max_s, order) + 1):
-            for t in range(min(s, max_t) + 1):
-                table[s, t] = float((-2) ** t)
-        return table
-    if index == "bii":
-        for t in range(max_t + 1):
-            table[t, t] = float((-2) ** t)
-        return table
-    c = _moebius_weight(index, order)
     for s in range(max_s + 1):
         for t in range(min(s, max_t) + 1):
             # a(U) = (-2)^|U| sum_{S >= U} F(S); count the U with T <= U <= S by size.
             w = sum(
                 (
-                    comb(s - t, j) * Fraction((-2) ** (t + j)) * c(t + j, t)
+                    comb(s - t, j) * Fraction((-2) ** (t + j)) * c(t + j, t, order)
                     for j in range(s - t + 1)
                 ),
                 Fraction(0),
             )
             table[s, t] = float(w)
     return table
-
-
-@lru_cache(maxsize=64)
-def _patterns(d: int, max_t: int) -> tuple[np.ndarray, np.ndarray]:
-    """Subsets of ``range(d)`` with at most ``max_t`` elements.
-
-    Returns ``cols`` int64 ``(P, min(d, max_t))``, the ascending positions of each subset
-    padded with ``d`` (which points at a ``-1`` sentinel column), and their sizes ``(P,)``.
-    """
-    width = min(d, max_t)
-    subsets = [c for t in range(width + 1) for c in _combinations(d, t)]
-    cols = np.full((len(subsets), width), d, dtype=np.int64)
-    for p, c in enumerate(subsets):
-        cols[p, : len(c)] = c
-    sizes = np.array([len(c) for c in subsets], dtype=np.int64)
-    cols.setflags(write=False)
-    sizes.setflags(write=False)
-    return cols, sizes
-
-
-def _combinations(d: int, t: int) -> list[tuple[int, ...]]:
-    from itertools import combinations
-
-    return list(combinations(range(d), t))
-
-
-# ---------------------------------------------------------------------- the scatter
-def _scatter(terms: SparseTerms, weights: np.ndarray, max_t: int, n_features: int) -> SparseTerms:
-    """Compute ``out(T) = sum_{S >= T} weights[|S|, |T|] * terms(S)`` for ``|T| <= max_t``.
-
-    Each term of degree ``d`` is expanded onto its subsets of size ``<= max_t`` whose weight
-    is non-zero (one gather per degree through a precomputed pattern table), the subsets are
-    grouped by a packed int64 key, and the contributions summed with ``bincount``. Nothing is
-    enumerated beyond the subsets of the support. The result is in canonical order.
-    """
-    indices, degrees, values = terms
-    n_outputs = values.shape[1]
-    rows_parts: list[np.ndarray] = []
-    src_parts: list[np.ndarray] = []
-    wt_parts: list[np.ndarray] = []
-    deg_parts: list[np.ndarray] = []
-    out_width = 0
-    for d in np.unique(degrees).tolist():
-        if d >= weights.shape[0]:
-            raise ValueError("weight table too small for the support degree")
-        cols, sizes = _patterns(d, max_t)
-        wt = weights[d, sizes] if weights.shape[1] > 0 else np.zeros(0)
-        keep = wt != 0
-        if not keep.any():
-            continue
-        cols, sizes, wt = cols[keep], sizes[keep], wt[keep]
-        width = int(sizes.max())
-        cols = cols[:, :width]
-        sel = np.flatnonzero(degrees == d)
-        ext = np.empty((sel.size, d + 1), dtype=np.int64)
-        ext[:, :d] = indices[sel, :d]
-        ext[:, d] = -1
-        rows_parts.append(ext[:, cols].reshape(sel.size * len(wt), width))  # (k * P, width)
-        src_parts.append(np.repeat(sel, len(wt)))
-        wt_parts.append(np.tile(wt, sel.size))
-        deg_parts.append(np.tile(sizes, sel.size))
-        out_width = max(out_width, width)
-    if not rows_parts:
-        return SparseTerms(
-            np.zeros((0, 0), dtype=np.int64),
-            np.zeros(0, dtype=np.int64),
-            np.zeros((0, n_outputs), dtype=np.float64),
-        )
-    rows = np.full((sum(len(r) for r in rows_parts), out_width), -1, dtype=np.int64)
-    start = 0
-    for part in rows_parts:
-        rows[start : start + len(part), : part.shape[1]] = part
-        start += len(part)
-    src = np.concatenate(src_parts)
-    wts = np.concatenate(wt_parts)
-    degs = np.concatenate(deg_parts)
-    first, inverse, _ = _unique_rows(rows, n_features)
-    n_unique = len(first)
-    out = np.empty((n_unique, n_outputs), dtype=np.float64)
-    for o in range(n_outputs):
-        out[:, o] = np.bincount(inverse, weights=values[src, o] * wts, minlength=n_unique)
-    out_idx = rows[first]
-    out_deg = degs[first]
-    order = _canonical_order(out_idx, out_deg)
-    return SparseTerms(out_idx[order], out_deg[order], out[order])
-
-
-def _select(terms: SparseTerms, keep: np.ndarray, scale: np.ndarray | None = None) -> SparseTerms:
-    """Keep some rows (canonical order, trailing all-padding columns dropped)."""
-    indices, degrees, values = terms.indices[keep], terms.degrees[keep], terms.values[keep]
-    if scale is not None:
-        values = values * scale[keep][:, None]
-    width = int(degrees.max()) if len(degrees) else 0
-    indices = indices[:, :width]
-    order = _canonical_order(indices, degrees)
-    return SparseTerms(indices[order], degrees[order], values[order])
 
 
 # ---------------------------------------------------------------------- public conversions
@@ -456,7 +256,7 @@ def mobius_from_fourier(fourier: SparseTerms, n_features: int) -> SparseTerms:
     >>> array_to_terms(a.indices, a.degrees), a.values.tolist()
     ([(), (0,), (1,), (0, 1)], [1.5, -1.0, -1.0, 2.0])
     """
-    return fourier_to_index(fourier, n_features, "mobius")
+    return _to_index(fourier, n_features, "mobius", None, "mobius_from_fourier")
 
 
 def fourier_from_mobius(mobius: SparseTerms, n_features: int) -> SparseTerms:
@@ -472,7 +272,7 @@ def fourier_from_mobius(mobius: SparseTerms, n_features: int) -> SparseTerms:
     >>> array_to_terms(F.indices, F.degrees), F.values.tolist()
     ([(), (0,)], [2.0, -1.0])
     """
-    terms, squeeze = _as_sparse(mobius)
+    terms, squeeze = _as_sparse(mobius, "mobius", "fourier_from_mobius")
     max_u = int(terms.degrees.max()) if len(terms.degrees) else 0
     weights = np.array(
         [
@@ -494,13 +294,14 @@ def fourier_to_index(
         Fourier coefficients in the convention ``f(m) = sum_S F(S) (-1)^{|S & kept(m)|}``.
     n_features : int
         Number of features ``n``.
-    index : {"fourier", "mobius", "bii", "sii", "k-sii", "stii", "fsii", "fbii"}
-        The index (spex-algorithm.md section 2).
+    index : str
+        A name of :data:`INDICES`: "fourier", "mobius", "bii", "sii", "k-sii", "stii",
+        "fsii" or "fbii" (spex-algorithm.md section 2).
     order : int, optional
-        For "k-sii", "stii", "fsii" and "fbii" the order ``l`` of the index (default: the
-        largest degree in the support, at least 1). For the other indices, an optional
-        cap: only terms with ``|T| <= order`` are returned (their values do not depend on
-        it). Must satisfy ``1 <= order <= n_features``.
+        For the ordered indices ("k-sii", "stii", "fsii", "fbii") the order ``l`` of the
+        index (default: the largest degree in the support, at least 1). For the other
+        indices, an optional cap: only terms with ``|T| <= order`` are returned (their
+        values do not depend on it). Must satisfy ``1 <= order <= n_features``.
 
     Returns
     -------
@@ -516,17 +317,25 @@ def fourier_to_index(
     >>> array_to_terms(sii.indices, sii.degrees), sii.values.tolist()
     ([(), (0, 1)], [0.3333333333333333, 4.0])
     """
-    index = _check_index_name(index)
-    order = _check_order(order, n_features)
-    terms, squeeze = _as_sparse(fourier)
+    return _to_index(fourier, n_features, index, order, "fourier_to_index")
+
+
+def _to_index(
+    fourier: SparseTerms, n_features: int, index: str, order: int | None, caller: str
+) -> SparseTerms:
+    spec = _check_index(index, caller)
+    order = _check_order(order, n_features, caller)
+    terms, squeeze = _as_sparse(fourier, "fourier", caller)
     max_s = int(terms.degrees.max()) if len(terms.degrees) else 0
-    if index in ("fourier", "bii"):
+    if spec.diagonal:
         keep = terms.degrees <= (order if order is not None else max_s)
-        scale = (-2.0) ** terms.degrees if index == "bii" else None
+        diag = np.diagonal(_fourier_weights(spec.name, max_s, max_s))
+        # An identity weight leaves the values untouched (no multiplication at all).
+        scale = None if np.all(diag == 1.0) else diag[terms.degrees]
         return _finish(_select(terms, keep, scale), squeeze)
     if order is None:
-        order = max(max_s, 1) if index in ORDERED_INDICES else max_s
-    weights = _fourier_weights(index, order, max_s)
+        order = max(max_s, 1) if spec.ordered else max_s
+    weights = _fourier_weights(spec.name, order, max_s)
     return _finish(_scatter(terms, weights, min(order, max_s), n_features), squeeze)
 
 
@@ -547,7 +356,7 @@ def shapley_values(fourier: SparseTerms, n_features: int) -> np.ndarray:
     >>> shapley_values(F, 3).tolist()
     [-2.0, 0.0, 0.0]
     """
-    terms, squeeze = _as_sparse(fourier)
+    terms, squeeze = _as_sparse(fourier, "fourier", "shapley_values")
     max_s = int(terms.degrees.max()) if len(terms.degrees) else 0
     per_degree = _fourier_weights("sii", 1, max(max_s, 1))[:, 1]
     return _dense_from_members(terms, per_degree[terms.degrees], n_features, squeeze)
@@ -568,20 +377,6 @@ def banzhaf_values(fourier: SparseTerms, n_features: int) -> np.ndarray:
     >>> banzhaf_values(F, 2).tolist()
     [0.0, -2.0]
     """
-    terms, squeeze = _as_sparse(fourier)
+    terms, squeeze = _as_sparse(fourier, "fourier", "banzhaf_values")
     weight = np.where(terms.degrees == 1, -2.0, 0.0)
     return _dense_from_members(terms, weight, n_features, squeeze)
-
-
-def _dense_from_members(
-    terms: SparseTerms, weight: np.ndarray, n_features: int, squeeze: bool
-) -> np.ndarray:
-    """``out[i] = sum_{k : i in S_k} weight[k] * values[k]`` as a dense ``(n, n_outputs)``."""
-    indices, degrees, values = terms
-    valid = np.arange(indices.shape[1])[None, :] < degrees[:, None]
-    rows, cols = np.nonzero(valid)
-    feats = indices[rows, cols]
-    out = np.empty((n_features, values.shape[1]), dtype=np.float64)
-    for o in range(values.shape[1]):
-        out[:, o] = np.bincount(feats, weights=weight[rows] * values[rows, o], minlength=n_features)
-    return out[:, 0] if squeeze else out

@@ -2,59 +2,38 @@
 
 from __future__ import annotations
 
-import json
-import math
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from captum_spex.indices import (
-    ORDERED_INDICES,
-    IndexName,
-    SparseTerms,
-    _canonical_order,
-    _check_array_terms,
-    _check_index_name,
-    _check_order,
-    array_to_terms,
-    banzhaf_values,
-    fourier_to_index,
-    shapley_values,
-    terms_to_array,
-)
+import captum_spex._interactions_io as _io
+from captum_spex._interactions_views import TopTerm, _IndexViews
+from captum_spex._terms import _canonical_order, _readonly, array_to_terms, terms_to_array
+from captum_spex._validation import Instance, Int, Optional, check_param, check_params, param_error
+from captum_spex.indices import SparseTerms
 
 __all__ = ["Interactions", "TopTerm"]
 
-_FORMAT = "captum-spex.interactions"
-_FORMAT_VERSION = 1
 # Diagnostics the repr shows first, when present.
 _REPR_DIAGNOSTICS = ("noise_sd", "snr_db", "b", "t", "n_groups", "n_peeled", "r2")
 
-
-class TopTerm(NamedTuple):
-    """One entry of :meth:`Interactions.top`: unpacks as ``(term, value)``.
-
-    Attributes
-    ----------
-    term : tuple of int
-        Ascending feature ids; ``()`` is the constant.
-    value : float or numpy.ndarray
-        The index value (a 1-D array over outputs for a multi-output ranking).
-    """
-
-    term: tuple[int, ...]
-    value: Any
+# The declared parameters of the constructor ('max_degree' is bounded by the terms).
+_PARAMS = {
+    "n_features": Int(1),
+    "n_queries": Int(0),
+    "method": Instance(str, "a str"),
+    "diagnostics": Optional(Instance(Mapping, "a mapping")),
+}
 
 
 # Number of (mask, term) parities evaluated at once by ``predict``.
 _PREDICT_BLOCK = 1 << 22
 
 
-class Interactions:
+class Interactions(_IndexViews):
     """Sparse Fourier explanation of a set function, and every index derived from it.
 
     The value function is ``f(m) = sum_S F(S) * (-1)^{|S & kept(m)|}`` where ``m`` is a
@@ -105,9 +84,10 @@ class Interactions:
         diagnostics: Mapping[str, Any] | None = None,
         method: str = "spex",
     ) -> None:
-        n_features = _check_int(n_features, "n_features", low=1)
-        indices, degrees = terms_to_array(terms, n_features)
-        coefficients = _check_coefficients(coefficients, len(degrees))
+        caller = "Interactions"
+        n_features = check_param(n_features, "n_features", _PARAMS["n_features"], caller)
+        indices, degrees = terms_to_array(terms, n_features, caller=caller)
+        coefficients = _check_coefficients(coefficients, len(degrees), caller)
         self._init_arrays(
             n_features,
             indices,
@@ -118,6 +98,7 @@ class Interactions:
             feature_names=feature_names,
             diagnostics=diagnostics,
             method=method,
+            caller=caller,
         )
 
     # ------------------------------------------------------------------ construction
@@ -133,6 +114,7 @@ class Interactions:
         feature_names: Sequence[str] | None,
         diagnostics: Mapping[str, Any] | None,
         method: str,
+        caller: str,
     ) -> None:
         self._n_features = n_features
         self._multi = coefficients.ndim == 2
@@ -141,29 +123,18 @@ class Interactions:
         self._indices = _readonly(np.ascontiguousarray(indices[order], dtype=np.int64))
         self._degrees = _readonly(np.ascontiguousarray(degrees[order], dtype=np.int64))
         self._values = _readonly(np.ascontiguousarray(values[order], dtype=np.float64))
-        self._n_queries = _check_int(n_queries, "n_queries", low=0)
         top_degree = int(self._degrees.max()) if len(self._degrees) else 0
+        params = check_params(
+            caller, _PARAMS, n_queries=n_queries, method=method, diagnostics=diagnostics
+        )
+        self._n_queries, self._method = params["n_queries"], params["method"]
         if max_degree is None:
             self._max_degree = top_degree
         else:
-            self._max_degree = _check_int(max_degree, "max_degree", low=0, high=n_features)
-            if self._max_degree < top_degree:
-                raise ValueError(
-                    f"The 'max_degree' parameter must be >= the largest term degree "
-                    f"({top_degree}). Got {max_degree} instead."
-                )
-        self._feature_names = _check_feature_names(feature_names, n_features)
-        if not isinstance(method, str):
-            raise TypeError(f"The 'method' parameter must be a str. Got {method!r} instead.")
-        self._method = method
-        if diagnostics is None:
-            diagnostics = {}
-        if not isinstance(diagnostics, Mapping):
-            raise TypeError(
-                f"The 'diagnostics' parameter must be a mapping or None. "
-                f"Got {type(diagnostics).__name__} instead."
-            )
-        self._diagnostics = _canonical_diagnostics(diagnostics)
+            bounded = Int(top_degree, n_features)
+            self._max_degree = check_param(max_degree, "max_degree", bounded, caller)
+        self._feature_names = _check_feature_names(feature_names, n_features, caller)
+        self._diagnostics = _io.canonical_diagnostics(params["diagnostics"] or {}, caller)
         self._cache: dict[tuple[str, int | None], SparseTerms] = {}
 
     # ------------------------------------------------------------------ attributes
@@ -215,223 +186,6 @@ class Interactions:
     def __len__(self) -> int:
         return len(self._degrees)
 
-    # ------------------------------------------------------------------ views
-    def fourier(self, output: int | None = None) -> dict[tuple[int, ...], Any]:
-        """Fourier coefficients as a dict ``{term: value}``.
-
-        Parameters
-        ----------
-        output : int, optional
-            For a multi-output explanation, the output to return (values are floats);
-            with None each value is a 1-D array over outputs.
-
-        Returns
-        -------
-        dict
-            ``{tuple: float}`` (or ``{tuple: ndarray}`` for multi-output with ``output=None``).
-
-        Examples
-        --------
-        >>> Interactions(2, [(1,), ()], [2.0, 1.0]).fourier()
-        {(): 1.0, (1,): 2.0}
-        """
-        return self._as_dict(self._indices, self._degrees, self._values, output)
-
-    def _as_dict(
-        self,
-        indices: np.ndarray,
-        degrees: np.ndarray,
-        values: np.ndarray,
-        output: int | None,
-    ) -> dict[tuple[int, ...], Any]:
-        keys = array_to_terms(indices, degrees)
-        if self._multi and output is None:
-            return {k: v for k, v in zip(keys, values.copy(), strict=True)}
-        column = self._check_output(output)
-        return dict(zip(keys, values[:, column].tolist(), strict=True))
-
-    def _check_output(self, output: int | None) -> int:
-        if output is None:
-            return 0
-        return _check_int(output, "output", low=0, high=self.n_outputs - 1)
-
-    # ------------------------------------------------------------------ indices
-    def _fourier_terms(self) -> SparseTerms:
-        return SparseTerms(self._indices, self._degrees, self._values)
-
-    def _resolve_order(self, index: str, order: int | None) -> int | None:
-        order = _check_order(order, self._n_features)
-        if order is None and index in ORDERED_INDICES:
-            order = min(max(self._max_degree, 1), self._n_features)
-        return order
-
-    def _index(self, index: str, order: int | None) -> SparseTerms:
-        index = _check_index_name(index)
-        order = self._resolve_order(index, order)
-        key = (index, order)
-        if key not in self._cache:
-            res = fourier_to_index(self._fourier_terms(), self._n_features, index, order)
-            self._cache[key] = SparseTerms(*(_readonly(np.asarray(a)) for a in res))
-        return self._cache[key]
-
-    def index_arrays(self, index: IndexName = "mobius", order: int | None = None) -> SparseTerms:
-        """An index in array form, for vectorised work (plots, exports).
-
-        Parameters
-        ----------
-        index : {"fourier", "mobius", "bii", "sii", "k-sii", "stii", "fsii", "fbii"}
-            See :meth:`index`.
-        order : int, optional
-            See :meth:`index`.
-
-        Returns
-        -------
-        SparseTerms
-            Read-only ``indices`` ``(K, D)`` (padded with -1), ``degrees`` ``(K,)`` and
-            ``values`` ``(K,)`` or ``(K, n_outputs)``, in canonical order.
-
-        Examples
-        --------
-        >>> inter = Interactions(2, [(), (0, 1)], [1.0, 0.5])
-        >>> inter.index_arrays("mobius").degrees.tolist()
-        [0, 1, 1, 2]
-        """
-        res = self._index(index, order)
-        return res if self._multi else SparseTerms(res.indices, res.degrees, res.values[:, 0])
-
-    def index(
-        self, index: IndexName, order: int | None = None, output: int | None = None
-    ) -> dict[tuple[int, ...], Any]:
-        """Interaction index as a sparse dict ``{term: value}``.
-
-        Parameters
-        ----------
-        index : {"fourier", "mobius", "bii", "sii", "k-sii", "stii", "fsii", "fbii"}
-            Fourier coefficients; Möbius (Harsanyi) coefficients; Banzhaf interaction index;
-            Shapley interaction index; k-Shapley values (Bordt & von Luxburg, 2023);
-            Shapley-Taylor index (Sundararajan et al., 2020); Faith-Shap and Faith-Banzhaf
-            (Tsai et al., 2023).
-        order : int, optional
-            The order ``l`` of "k-sii", "stii", "fsii" and "fbii" (default
-            :attr:`max_degree`). For the other indices an optional cap: only terms with
-            ``|T| <= order`` are returned. Must satisfy ``1 <= order <= n_features``.
-        output : int, optional
-            See :meth:`fourier`.
-
-        Returns
-        -------
-        dict
-            ``{tuple: float}`` in canonical order (by degree, then lexicographically), on
-            every subset where the index can be non-zero; includes the constant ``()``.
-
-        Raises
-        ------
-        ValueError
-            If ``index`` is not a valid name (the message lists them) or ``order`` is out
-            of range.
-
-        Examples
-        --------
-        >>> inter = Interactions(3, [(), (0,), (1, 2)], [1.0, 0.5, -2.0])
-        >>> inter.index("fsii", order=1)  # order 1: the Shapley values (0 for 1 and 2)
-        {(): -0.5, (0,): -1.0}
-        >>> inter.index("stii", order=2)
-        {(): -0.5, (0,): -1.0, (1,): 4.0, (2,): 4.0, (1, 2): -8.0}
-        """
-        res = self._index(index, order)
-        return self._as_dict(res.indices, res.degrees, res.values, output)
-
-    def mobius(self, output: int | None = None) -> dict[tuple[int, ...], Any]:
-        """Möbius (Harsanyi) coefficients ``a(T)``: ``f(m) = sum_{T <= kept(m)} a(T)``.
-
-        Examples
-        --------
-        >>> Interactions(1, [(), (0,)], [1.0, 0.5]).mobius()
-        {(): 1.5, (0,): -1.0}
-        """
-        return self.index("mobius", output=output)
-
-    def shapley_values(self, output: int | None = None) -> np.ndarray:
-        """Shapley values, ``(n_features,)`` or ``(n_features, n_outputs)``.
-
-        They satisfy efficiency: ``sum_i phi_i = f(all kept) - f(none kept)``.
-
-        Examples
-        --------
-        >>> Interactions(2, [(), (0,), (0, 1)], [1.0, 0.5, 2.0]).shapley_values().tolist()
-        [-1.0, 0.0]
-        """
-        return self._per_feature(shapley_values(self._fourier_terms(), self._n_features), output)
-
-    def banzhaf_values(self, output: int | None = None) -> np.ndarray:
-        """Banzhaf values ``beta_i = -2 F({i})``, ``(n_features,)`` or ``(n_features, n_outputs)``.
-
-        Examples
-        --------
-        >>> Interactions(2, [(), (0,), (0, 1)], [1.0, 0.5, 2.0]).banzhaf_values().tolist()
-        [-1.0, 0.0]
-        """
-        return self._per_feature(banzhaf_values(self._fourier_terms(), self._n_features), output)
-
-    def _per_feature(self, values: np.ndarray, output: int | None) -> np.ndarray:
-        if self._multi and output is None:
-            return values
-        return values[:, self._check_output(output)]
-
-    def top(
-        self,
-        k: int = 10,
-        index: IndexName = "mobius",
-        order: int | None = None,
-        *,
-        output: int | None = None,
-        include_constant: bool = False,
-    ) -> list[TopTerm]:
-        """The ``k`` largest-magnitude terms of an index, largest first.
-
-        Parameters
-        ----------
-        k : int, default 10
-            Number of terms to return (fewer if the index has fewer).
-        index : str, default "mobius"
-            Any name accepted by :meth:`index`.
-        order : int, optional
-            See :meth:`index`.
-        output : int, optional
-            For multi-output explanations, rank one output; with None, rank by the
-            Euclidean norm over outputs and return 1-D arrays as values.
-        include_constant : bool, default False
-            Whether the constant ``()`` may appear.
-
-        Returns
-        -------
-        list of TopTerm
-            ``(term, value)`` named tuples; ties keep the canonical order.
-
-        Examples
-        --------
-        >>> inter = Interactions(3, [(), (0,), (1, 2)], [5.0, 0.5, -2.0])
-        >>> inter.top(2, index="fourier")
-        [TopTerm(term=(1, 2), value=-2.0), TopTerm(term=(0,), value=0.5)]
-        """
-        k = _check_int(k, "k", low=0)
-        res = self._index(index, order)
-        values = res.values
-        if self._multi and output is None:
-            magnitude = np.sqrt(np.sum(values**2, axis=1))
-            column = None
-        else:
-            column = self._check_output(output)
-            magnitude = np.abs(values[:, column])
-        candidates = np.arange(len(res.degrees))
-        if not include_constant:
-            candidates = candidates[res.degrees != 0]
-        ranked = candidates[np.argsort(-magnitude[candidates], kind="stable")][:k]
-        terms = array_to_terms(res.indices[ranked], res.degrees[ranked])
-        if column is None:
-            return [TopTerm(t, values[r].copy()) for t, r in zip(terms, ranked, strict=True)]
-        return [TopTerm(t, v) for t, v in zip(terms, values[ranked, column].tolist(), strict=True)]
-
     def label(self, term: Sequence[int]) -> str:
         """A readable label for a term, with feature names when given.
 
@@ -467,7 +221,10 @@ class Interactions:
         >>> inter.predict([[1, 0], [1, 1]]).tolist()
         [-1.0, 3.0]
         """
-        masks = _check_masks(masks, self._n_features)
+        return self._predict(masks, "Interactions.predict")
+
+    def _predict(self, masks: ArrayLike, caller: str) -> np.ndarray:
+        masks = _check_masks(masks, self._n_features, caller)
         n_masks = masks.shape[0]
         n_terms, width = self._indices.shape
         out = np.zeros((n_masks, self.n_outputs), dtype=np.float64)
@@ -493,7 +250,8 @@ class Interactions:
         Parameters
         ----------
         masks : array_like
-            ``(N, n_features)`` boolean masks (True = kept), ideally not used for fitting.
+            ``(N, n_features)`` boolean masks (True = kept), ideally not used for fitting;
+            at least 2.
         values : array_like
             True values ``f(masks)``: ``(N,)`` or ``(N, n_outputs)``.
 
@@ -511,15 +269,14 @@ class Interactions:
         >>> inter.r2(masks, [1.5, 0.5, 0.5])
         1.0
         """
-        pred = self.predict(masks)
+        caller = "Interactions.r2"
+        pred = self._predict(masks, caller)
         y = np.asarray(values, dtype=np.float64)
         if y.shape != pred.shape:
-            raise ValueError(
-                f"The 'values' parameter must have shape {pred.shape} to match the masks "
-                f"and n_outputs. Got shape {y.shape} instead."
-            )
+            must = f"an array of shape {pred.shape} (one value per mask and output)"
+            raise param_error(caller, "values", must, values)
         if y.shape[0] < 2:
-            raise ValueError("The 'r2' method needs at least 2 masks.")
+            raise param_error(caller, "masks", "at least 2 masks", masks)
         ss_res = np.sum((y - pred) ** 2, axis=0)
         ss_tot = np.sum((y - y.mean(axis=0)) ** 2, axis=0)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -527,20 +284,6 @@ class Interactions:
         return r2 if self._multi else float(r2)
 
     # ------------------------------------------------------------------ persistence
-    def _metadata(self) -> dict[str, Any]:
-        return {
-            "format": _FORMAT,
-            "version": _FORMAT_VERSION,
-            "n_features": self._n_features,
-            "n_queries": self._n_queries,
-            "max_degree": self._max_degree,
-            "method": self._method,
-            "feature_names": None if self._feature_names is None else list(self._feature_names),
-            "multi_output": self._multi,
-            "n_outputs": self.n_outputs,
-            "diagnostics": _encode_json(self._diagnostics),
-        }
-
     def save(self, path: str | os.PathLike[str]) -> None:
         """Save to ``.json`` or ``.npz`` (chosen by suffix); never pickle.
 
@@ -561,23 +304,18 @@ class Interactions:
         ...     Interactions.load(path) == inter
         True
         """
-        path = Path(path)
-        suffix = _check_suffix(path)
-        values = self._values if self._multi else self._values[:, 0]
-        if suffix == ".json":
-            payload = self._metadata()
-            payload["terms"] = [list(t) for t in self.terms]
-            payload["coefficients"] = values.tolist()
-            path.write_text(json.dumps(payload, indent=1), encoding="utf-8")
-        else:
-            with open(path, "wb") as fh:
-                np.savez(
-                    fh,
-                    indices=self._indices,
-                    degrees=self._degrees,
-                    coefficients=values,
-                    metadata=np.array(json.dumps(self._metadata())),
-                )
+        state = {
+            "n_features": self._n_features,
+            "n_queries": self._n_queries,
+            "max_degree": self._max_degree,
+            "method": self._method,
+            "feature_names": self._feature_names,
+            "diagnostics": self._diagnostics,
+            "indices": self._indices,
+            "degrees": self._degrees,
+            "coefficients": self._values if self._multi else self._values[:, 0],
+        }
+        _io.save(path, state, "Interactions.save")
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Interactions:
@@ -588,42 +326,17 @@ class Interactions:
         ValueError
             If the suffix is unknown or the file is not a saved ``Interactions``.
         """
-        path = Path(path)
-        suffix = _check_suffix(path)
-        if suffix == ".json":
-            payload = json.loads(path.read_text(encoding="utf-8"))
-            meta = _check_metadata(payload, path)
-            n_features = _check_int(meta["n_features"], "n_features", low=1)
-            indices, degrees = terms_to_array(payload["terms"], n_features)
-            coefficients = payload["coefficients"]
-        else:
-            with np.load(path, allow_pickle=False) as data:
-                try:
-                    meta = _check_metadata(json.loads(str(data["metadata"][()])), path)
-                    indices = np.asarray(data["indices"], dtype=np.int64)
-                    degrees = np.asarray(data["degrees"], dtype=np.int64)
-                    coefficients = data["coefficients"]
-                except KeyError as exc:
-                    raise ValueError(f"{path} is not a saved Interactions file.") from exc
-            n_features = _check_int(meta["n_features"], "n_features", low=1)
-            if indices.ndim != 2 or degrees.shape != (indices.shape[0],):
-                raise ValueError(f"{path} holds malformed term arrays.")
-            _check_array_terms(indices, degrees, n_features)
-        coefficients = np.asarray(coefficients, dtype=np.float64)
-        if meta["multi_output"]:
-            coefficients = coefficients.reshape(len(degrees), meta["n_outputs"])
-        coefficients = _check_coefficients(coefficients, len(degrees))
+        caller = "Interactions.load"
+        state = _io.load(path, caller)
+        coefficients = _check_coefficients(state.pop("coefficients"), len(state["degrees"]), caller)
         obj = cls.__new__(cls)
         obj._init_arrays(
-            n_features,
-            indices,
-            degrees,
+            state.pop("n_features"),
+            state.pop("indices"),
+            state.pop("degrees"),
             coefficients,
-            n_queries=meta["n_queries"],
-            max_degree=meta["max_degree"],
-            feature_names=meta["feature_names"],
-            diagnostics=_decode_json(meta["diagnostics"]),
-            method=meta["method"],
+            caller=caller,
+            **state,
         )
         return obj
 
@@ -640,8 +353,8 @@ class Interactions:
             and self._multi == other._multi
             and np.array_equal(self._indices, other._indices)
             and np.array_equal(self._degrees, other._degrees)
-            and _equal(self._values, other._values)
-            and _equal(self._diagnostics, other._diagnostics)
+            and _io.equal(self._values, other._values)
+            and _io.equal(self._diagnostics, other._diagnostics)
         )
 
     __hash__ = None  # type: ignore[assignment]
@@ -658,7 +371,9 @@ class Interactions:
             lines.append(f"  diagnostics: {diag}")
         top = self.top(5)
         if top:
-            n_total = int(np.count_nonzero(self._index("mobius", None).degrees))
+            n_total = int(
+                np.count_nonzero(self._index("mobius", None, "Interactions.__repr__").degrees)
+            )
             lines.append(f"  top Möbius interactions ({len(top)} of {n_total}):")
             labels = [self.label(t.term) for t in top]
             width = max(len(s) for s in labels)
@@ -668,181 +383,53 @@ class Interactions:
 
 
 # ---------------------------------------------------------------------- validation
-def _readonly(a: np.ndarray) -> np.ndarray:
-    a.setflags(write=False)
-    return a
-
-
-def _check_int(value: Any, name: str, *, low: int | None = None, high: int | None = None) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"The '{name}' parameter must be an int. Got {value!r} instead.")
-    value = int(value)
-    if (low is not None and value < low) or (high is not None and value > high):
-        bounds = (
-            f"in [{low}, {high}]"
-            if low is not None and high is not None
-            else (f">= {low}" if low is not None else f"<= {high}")
-        )
-        raise ValueError(f"The '{name}' parameter must be an int {bounds}. Got {value} instead.")
-    return value
-
-
-def _check_coefficients(coefficients: ArrayLike, n_terms: int) -> np.ndarray:
+def _check_coefficients(coefficients: ArrayLike, n_terms: int, caller: str) -> np.ndarray:
+    must = f"a finite float array of shape ({n_terms},) or ({n_terms}, n_outputs >= 1)"
     try:
         arr = np.asarray(coefficients, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            "The 'coefficients' parameter must be a numeric array of shape (K,) or (K, n_outputs)."
-        ) from exc
-    if arr.ndim not in (1, 2) or arr.shape[0] != n_terms:
-        raise ValueError(
-            f"The 'coefficients' parameter must have shape ({n_terms},) or ({n_terms}, "
-            f"n_outputs) to match 'terms'. Got shape {arr.shape} instead."
-        )
-    if arr.ndim == 2 and arr.shape[1] < 1:
-        raise ValueError("The 'coefficients' parameter must have at least one output column.")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError("The 'coefficients' parameter must be finite.")
+    except (TypeError, ValueError):
+        raise param_error(caller, "coefficients", must, coefficients, TypeError) from None
+    if (
+        arr.ndim not in (1, 2)
+        or arr.shape[0] != n_terms
+        or (arr.ndim == 2 and arr.shape[1] < 1)
+        or not np.all(np.isfinite(arr))
+    ):
+        raise param_error(caller, "coefficients", must + ", one row per term", coefficients)
     return arr
 
 
-def _check_feature_names(names: Sequence[str] | None, n_features: int) -> tuple[str, ...] | None:
+def _check_feature_names(
+    names: Sequence[str] | None, n_features: int, caller: str
+) -> tuple[str, ...] | None:
     if names is None:
         return None
-    if isinstance(names, str):
-        raise TypeError("The 'feature_names' parameter must be a sequence of str, not a str.")
+    must = f"a sequence of n_features={n_features} str, or None"
+    if isinstance(names, str) or not all(isinstance(s, str) for s in names):
+        raise param_error(caller, "feature_names", must, names, TypeError)
     names = tuple(names)
-    if not all(isinstance(s, str) for s in names):
-        raise TypeError("The 'feature_names' parameter must contain only str.")
     if len(names) != n_features:
-        raise ValueError(
-            f"The 'feature_names' parameter must have length n_features={n_features}. "
-            f"Got {len(names)} instead."
-        )
+        raise param_error(caller, "feature_names", must, names)
     return names
 
 
-def _check_masks(masks: ArrayLike, n_features: int) -> np.ndarray:
+def _check_masks(masks: ArrayLike, n_features: int, caller: str) -> np.ndarray:
+    must = f"a bool or 0/1 array of shape (N, {n_features}) or ({n_features},)"
     arr = np.asarray(masks)
     if arr.ndim == 1:
         arr = arr[None, :]
     if arr.ndim != 2 or arr.shape[1] != n_features:
-        raise ValueError(
-            f"The 'masks' parameter must have shape (N, {n_features}) or ({n_features},). "
-            f"Got shape {np.shape(masks)} instead."
-        )
+        raise param_error(caller, "masks", must, masks)
     if arr.dtype == np.bool_:
         return arr
     if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-        raise TypeError(
-            f"The 'masks' parameter must be boolean or 0/1 numeric. Got dtype {arr.dtype}."
-        )
+        raise param_error(caller, "masks", must, masks, TypeError)
     if not np.all((arr == 0) | (arr == 1)):
-        raise ValueError("The 'masks' parameter must contain only 0/1 (or bool) values.")
+        raise param_error(caller, "masks", must, masks)
     return arr.astype(bool)
 
 
-# ---------------------------------------------------------------------- diagnostics & files
-def _canonical_diagnostics(diagnostics: Mapping[str, Any]) -> dict[str, Any]:
-    """Copy diagnostics into JSON-like values so that save/load round-trips exactly.
-
-    Numpy scalars become Python scalars, tuples become lists, arrays are copied.
-    """
-
-    def canon(value: Any, where: str) -> Any:
-        if value is None or isinstance(value, (bool, str)):
-            return value
-        if isinstance(value, np.bool_):
-            return bool(value)
-        if isinstance(value, (int, np.integer)):
-            return int(value)
-        if isinstance(value, (float, np.floating)):
-            return float(value)
-        if isinstance(value, np.ndarray):
-            if value.dtype.kind not in "biuf":
-                raise TypeError(
-                    f"The 'diagnostics' parameter holds an array of dtype {value.dtype} at "
-                    f"{where}; only bool, int and float arrays are supported."
-                )
-            return value.copy()
-        if isinstance(value, Mapping):
-            out = {}
-            for key, item in value.items():
-                if not isinstance(key, str):
-                    raise TypeError(
-                        f"The 'diagnostics' parameter must use str keys; got {key!r} at {where}."
-                    )
-                out[key] = canon(item, f"{where}[{key!r}]")
-            return out
-        if isinstance(value, (list, tuple)):
-            return [canon(item, f"{where}[{i}]") for i, item in enumerate(value)]
-        raise TypeError(
-            f"The 'diagnostics' parameter must hold None, bool, int, float, str, lists, dicts "
-            f"or numpy arrays; got {type(value).__name__} at {where}."
-        )
-
-    return canon(diagnostics, "diagnostics")
-
-
-def _encode_json(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return {"__ndarray__": value.tolist(), "dtype": value.dtype.str, "shape": value.shape}
-    if isinstance(value, dict):
-        return {k: _encode_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_encode_json(v) for v in value]
-    return value
-
-
-def _decode_json(value: Any) -> Any:
-    if isinstance(value, dict):
-        if set(value) == {"__ndarray__", "dtype", "shape"}:
-            return np.array(value["__ndarray__"], dtype=np.dtype(value["dtype"])).reshape(
-                value["shape"]
-            )
-        return {k: _decode_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_decode_json(v) for v in value]
-    return value
-
-
-def _equal(a: Any, b: Any) -> bool:
-    """Exact structural equality; arrays by dtype and value (NaN equal to NaN)."""
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
-            return False
-        if a.dtype != b.dtype or a.shape != b.shape:
-            return False
-        return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    return type(a) is type(b) and a == b
-
-
-def _check_suffix(path: Path) -> str:
-    suffix = path.suffix.lower()
-    if suffix not in (".json", ".npz"):
-        raise ValueError(
-            f"The 'path' parameter must end in '.json' or '.npz'. Got {str(path)!r} instead."
-        )
-    return suffix
-
-
-def _check_metadata(payload: Any, path: Path) -> dict[str, Any]:
-    if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
-        raise ValueError(f"{path} is not a saved Interactions file.")
-    if payload.get("version") != _FORMAT_VERSION:
-        raise ValueError(
-            f"{path} has format version {payload.get('version')!r}; this version of "
-            f"captum-spex reads version {_FORMAT_VERSION}."
-        )
-    return payload
-
-
+# ---------------------------------------------------------------------- repr
 def _format_diagnostics(diagnostics: Mapping[str, Any]) -> str:
     keys = [k for k in _REPR_DIAGNOSTICS if k in diagnostics]
     keys += [k for k in diagnostics if k.startswith("noise") and k not in keys]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import itertools
 import math
+from fractions import Fraction
+from typing import get_args
 
 import numpy as np
 import pytest
@@ -17,7 +19,12 @@ from hypothesis import strategies as st
 
 from captum_spex.indices import (
     INDEX_NAMES,
+    INDICES,
+    ORDERED_INDICES,
+    IndexName,
+    IndexSpec,
     SparseTerms,
+    _fourier_weights,
     array_to_terms,
     banzhaf_values,
     fourier_from_mobius,
@@ -448,3 +455,77 @@ def test_property_all_indices(n, k, seed, order_frac):
         got = _sparse_as_bits(fourier_to_index(fourier, n, name, order=order))
         _assert_same(got, brute(f, n, order), atol=1e-8)
     np.testing.assert_allclose(shapley_values(fourier, n), brute_shapley(f, n), atol=1e-10)
+
+
+# ---------------------------------------------------------------------- the index table
+def test_index_table_is_the_single_source():
+    """Names, the Literal, the ordered subset and both conversions all read INDICES."""
+    assert INDEX_NAMES == tuple(INDICES) == get_args(IndexName)
+    assert ORDERED_INDICES == tuple(n for n, s in INDICES.items() if s.ordered)
+    assert set(INDICES) == {"fourier", "mobius", "bii", "sii", "k-sii", "stii", "fsii", "fbii"}
+    assert set(ORDERED_INDICES) == {"k-sii", "stii", "fsii", "fbii"}
+    for name, spec in INDICES.items():
+        assert spec.name == name and spec.title and spec.description
+    n = 5
+    terms, coefs, fourier, _ = _case(n, 10, 3, 7)
+    inter = Interactions(n, terms, coefs)
+    for name in INDICES:
+        for order in (None, 2):
+            res = fourier_to_index(fourier, n, name, order)
+            resolved = 3 if order is None and INDICES[name].ordered else order
+            assert inter.index(name, order) == dict(
+                zip(array_to_terms(res.indices, res.degrees), res.values.tolist(), strict=True)
+            )
+            assert inter.resolve_order(name, order) == resolved
+
+
+def test_unknown_index_lists_exactly_the_table():
+    valid = ", ".join(repr(name) for name in INDICES)
+    fourier = SparseTerms(np.array([[0]]), np.array([1]), np.array([1.0]))
+    inter = Interactions(3, [(0,)], [1.0])
+    for caller, call in [
+        ("fourier_to_index", lambda: fourier_to_index(fourier, 3, "shap")),
+        ("Interactions.index", lambda: inter.index("shap")),
+        ("Interactions.top", lambda: inter.top(3, "shap")),
+        ("Interactions.index_arrays", lambda: inter.index_arrays("shap")),
+    ]:
+        with pytest.raises(ValueError) as info:
+            call()
+        assert str(info.value) == (
+            f"The 'index' parameter of {caller} must be one of {valid}; got 'shap'."
+        )
+
+
+def test_adding_an_index_is_one_table_entry(monkeypatch):
+    """A new entry (and its weight) is accepted everywhere: conversions, the object, the
+    default order of an ordered index, the error message."""
+    half = IndexSpec("half", "Half-Möbius", lambda u, t, ell: Fraction(int(u == t), 2), "a")
+    # an ordered copy of STII under a new name
+    stii2 = IndexSpec("stii2", "STII-2", INDICES["stii"].mobius_weight, "b", ordered=True)
+    monkeypatch.setitem(INDICES, "half", half)
+    monkeypatch.setitem(INDICES, "stii2", stii2)
+    try:
+        n = 6
+        terms, coefs, _, _ = _case(n, 12, 4, 9)
+        inter = Interactions(n, terms, coefs, max_degree=4)
+        mobius = inter.mobius()
+        assert inter.index("half") == pytest.approx({t: v / 2 for t, v in mobius.items()})
+        assert inter.index("stii2") == inter.index("stii") == inter.index("stii", order=4)
+        assert inter.resolve_order("stii2") == 4 and inter.resolve_order("half") is None
+        assert inter.top(2, "half")[0].value == pytest.approx(inter.top(2)[0].value / 2)
+        with pytest.raises(ValueError, match="'fbii', 'half', 'stii2'; got 'nope'"):
+            inter.index("nope")
+    finally:
+        _fourier_weights.cache_clear()
+
+
+@pytest.mark.parametrize("order", range(1, 9))
+def test_weight_tables_of_the_fourier_side_indices(order):
+    """From their Möbius weights, the exact tables of Fourier, BII and FBII are the closed
+    forms F(T), (-2)^|T| F(T) and (-2)^|T| sum_{S >= T, |S| <= l} F(S)."""
+    max_s = 9
+    for s in range(max_s + 1):
+        for t in range(min(s, order) + 1):
+            assert _fourier_weights("fourier", order, max_s)[s, t] == float(s == t)
+            assert _fourier_weights("bii", order, max_s)[s, t] == (-2.0) ** t * (s == t)
+            assert _fourier_weights("fbii", order, max_s)[s, t] == (-2.0) ** t * (s <= order)

@@ -349,3 +349,83 @@ def test_accessors_are_read_only_copies():
     with pytest.raises(ValueError):
         arrays.values[0] = 1.0
     assert len(inter) == 2
+
+
+# ---------------------------------------------------------------------- messages and top options
+def test_top_min_order_and_rtol():
+    inter = Interactions(4, [(), (0,), (1,), (2, 3), (0, 1, 2)], [10.0, -3.0, 1e-14, 1.0, 2.0])
+    fourier = inter.top(10, index="fourier")
+    assert [t.term for t in fourier] == [(0,), (0, 1, 2), (2, 3), (1,)]
+    # min_order 2: only genuine interactions, the order of the full ranking kept
+    assert [t.term for t in inter.top(10, "fourier", min_order=2)] == [(0, 1, 2), (2, 3)]
+    assert inter.top(10, "fourier", min_order=0) == fourier  # the constant stays out...
+    with_const = inter.top(10, "fourier", min_order=0, include_constant=True)
+    assert with_const[0] == ((), 10.0)  # ...unless include_constant
+    # rtol: relative to the largest magnitude of the index (here the constant, 10)
+    assert [t.term for t in inter.top(10, "fourier", rtol=1e-12)] == [(0,), (0, 1, 2), (2, 3)]
+    assert [t.term for t in inter.top(10, "fourier", rtol=0.15)] == [(0,), (0, 1, 2)]
+    assert inter.top(10, "fourier", rtol=0.0) == fourier  # 1e-14 > 0: kept
+
+
+@pytest.mark.parametrize(
+    ("call", "exc", "message"),
+    [
+        (
+            lambda i: i.top(-1),
+            ValueError,
+            "The 'k' parameter of Interactions.top must be an int >= 0; got -1.",
+        ),
+        (
+            lambda i: i.top(2.5),
+            TypeError,
+            "The 'k' parameter of Interactions.top must be an int >= 0; got 2.5 of type float.",
+        ),
+        (
+            lambda i: i.top(3, min_order=-1),
+            ValueError,
+            "The 'min_order' parameter of Interactions.top must be an int >= 0; got -1.",
+        ),
+        (
+            lambda i: i.top(3, include_constant=1),
+            TypeError,
+            "The 'include_constant' parameter of Interactions.top must be a bool; got 1 of type "
+            "int.",
+        ),
+        (
+            lambda i: i.fourier(output=2),
+            ValueError,
+            "The 'output' parameter of Interactions.fourier must be an int in [0, 1] or None; "
+            "got 2.",
+        ),
+        (
+            lambda i: i.index("fsii", order=5),
+            ValueError,
+            "The 'order' parameter of Interactions.index must be an int in [1, 4] or None; got 5.",
+        ),
+        (
+            lambda i: i.shapley_values(output=-1),
+            ValueError,
+            "The 'output' parameter of Interactions.shapley_values must be an int in [0, 1] or "
+            "None; got -1.",
+        ),
+    ],
+)
+def test_messages_name_the_method(call, exc, message):
+    inter = Interactions(4, [(), (0, 1)], [[1.0, 0.0], [2.0, 1.0]])
+    with pytest.raises(exc) as info:
+        call(inter)
+    assert str(info.value) == message
+
+
+def test_constructor_messages_name_the_class():
+    with pytest.raises(ValueError) as info:
+        Interactions(0, [], [])
+    assert str(info.value) == (
+        "The 'n_features' parameter of Interactions must be an int >= 1; got 0."
+    )
+    with pytest.raises(ValueError, match=r"'max_degree' parameter of Interactions .* \[2, 3\]"):
+        Interactions(3, [(0, 1)], [1.0], max_degree=1)
+    with pytest.raises(ValueError, match="'terms' parameter of Interactions .*ascending"):
+        Interactions(3, [(1, 0)], [1.0])
+    with pytest.raises(ValueError, match="'path' parameter of Interactions.save"):
+        Interactions(3, [(0,)], [1.0]).save("x.pkl")

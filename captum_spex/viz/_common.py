@@ -1,17 +1,32 @@
-"""Shared helpers of the views: the lazy matplotlib import, ranking, labels and colours."""
+"""Shared helpers of the views: the lazy matplotlib import, parameter checks, ranking,
+labels and colours."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+
+from captum_spex._validation import (
+    Constraint,
+    Instance,
+    Int,
+    Optional,
+    Options,
+    PathLike,
+    Real,
+    check_param,
+    check_params,
+    param_error,
+)
+from captum_spex.indices import _INDEX, INDICES
 
 if TYPE_CHECKING:
     from matplotlib.colors import Colormap
     from matplotlib.figure import Figure
 
-    from captum_spex.interactions import Interactions
+    from captum_spex.interactions import Interactions, TopTerm
 
 #: Install hint of every ImportError raised when matplotlib is missing.
 INSTALL_HINT = 'pip install "captum-spex[viz]"'
@@ -21,7 +36,27 @@ POSITIVE = "#4772b3"
 NEGATIVE = "#d0365b"
 
 PerFeature = Literal["shapley", "banzhaf"]
-_PER_FEATURE = ("shapley", "banzhaf")
+_PER_FEATURE = Options(("shapley", "banzhaf"))
+
+#: Values the views leave out as zero up to rounding (e.g. 1e-16 left by a conversion):
+#: ``|v| <= ZERO_RTOL * max |v|``.
+ZERO_RTOL = 1e-12
+
+# The declared parameters of the views; the bounds that depend on the explanation
+# ('output', 'order') are added by :func:`check_view_params`.
+_VIEW_PARAMS: dict[str, Constraint] = {
+    "k": Int(0),
+    "index": _INDEX,
+    "min_order": Int(1),
+    "m": Int(2),
+    "context": Optional(Int(0)),
+    "ncols": Optional(Int(1)),
+    "alpha": Real(0.0, 1.0),
+    "values": _PER_FEATURE,
+    "rank_by": _PER_FEATURE,
+    "title": Instance(str, "a str"),
+    "path": Optional(PathLike()),
+}
 
 
 def require_pyplot() -> Any:
@@ -51,130 +86,134 @@ def finish(fig: Figure, ax: Any, show: bool) -> tuple[Figure, Any] | None:
     return fig, ax
 
 
-def check_int(value: Any, name: str, low: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"The '{name}' parameter must be an int. Got {value!r} instead.")
-    if value < low:
-        raise ValueError(f"The '{name}' parameter must be an int >= {low}. Got {value} instead.")
-    return int(value)
-
-
-def check_interactions(interactions: Any) -> Interactions:
+def check_interactions(interactions: Any, caller: str) -> Interactions:
+    """``interactions`` if it is a :class:`~captum_spex.Interactions`, else a TypeError."""
     from captum_spex.interactions import Interactions
 
-    if not isinstance(interactions, Interactions):
-        raise TypeError(
-            "The 'interactions' parameter must be a captum_spex.Interactions. "
-            f"Got {type(interactions).__name__} instead."
-        )
-    return interactions
+    what = Instance(Interactions, "a captum_spex.Interactions")
+    return check_param(interactions, "interactions", what, caller)
 
 
-def resolve_output(interactions: Interactions, output: int | None) -> int:
-    """The output column a single-valued view shows (None -> 0, the total for LLM results)."""
-    if output is None:
-        return 0
-    if isinstance(output, (bool, np.bool_)) or not isinstance(output, (int, np.integer)):
-        raise TypeError(f"The 'output' parameter must be an int or None. Got {output!r} instead.")
-    if not 0 <= output < interactions.n_outputs:
-        raise ValueError(
-            f"The 'output' parameter must be an int in [0, {interactions.n_outputs - 1}]. "
-            f"Got {output} instead."
-        )
-    return int(output)
+def check_view_params(
+    caller: str,
+    interactions: Interactions,
+    overrides: Mapping[str, Constraint] | None = None,
+    **values: Any,
+) -> dict[str, Any]:
+    """Check the parameters of a view against the declared table (``overrides`` replace
+    entries); ``output`` must be a column of ``interactions``, ``order`` at most its
+    ``n_features``.
+
+    Examples
+    --------
+    >>> from captum_spex import Interactions
+    >>> inter = Interactions(3, [(0, 1)], [1.0])
+    >>> check_view_params("f", inter, k=3, index="sii", output=None)
+    {'k': 3, 'index': 'sii', 'output': None}
+    >>> check_view_params("f", inter, order=4)
+    Traceback (most recent call last):
+    ...
+    ValueError: The 'order' parameter of f must be an int in [1, 3] or None; got 4.
+    """
+    table = dict(_VIEW_PARAMS)
+    table["output"] = Optional(Int(0, interactions.n_outputs - 1))
+    table["order"] = Optional(Int(1, interactions.n_features))
+    table.update(overrides or {})
+    return check_params(caller, table, **values)
 
 
-def per_feature(interactions: Interactions, values: str, output: int | None) -> np.ndarray:
-    """Shapley or Banzhaf values of one output, ``(n_features,)``."""
-    if values not in _PER_FEATURE:
-        raise ValueError(
-            f"The 'values' parameter must be one of 'shapley', 'banzhaf'. Got {values!r} instead."
-        )
-    column = resolve_output(interactions, output)
+def check_tokens(
+    tokens: Any, n: int, name: str, caller: str, count: str = "n_features"
+) -> list[str]:
+    """``tokens`` as a list of ``n`` str (one per feature), else the package's error."""
+    must = f"a sequence of str with one entry per feature ({count}={n})"
+    if isinstance(tokens, str) or not isinstance(tokens, Sequence):
+        raise param_error(caller, name, must, tokens, TypeError)
+    tokens = list(tokens)
+    if not all(isinstance(t, str) for t in tokens):
+        raise param_error(caller, name, must, tokens, TypeError)
+    if len(tokens) != n:
+        raise param_error(caller, name, must, tokens)
+    return tokens
+
+
+def index_title(interactions: Interactions, index: str, order: int | None) -> str:
+    """The table's title of ``index`` with the order it is computed at: ``"FSII (order 2)"``.
+
+    Examples
+    --------
+    >>> from captum_spex import Interactions
+    >>> inter = Interactions(3, [(0, 1)], [1.0])
+    >>> index_title(inter, "fsii", None), index_title(inter, "sii", None)
+    ('FSII (order 2)', 'SII')
+    """
+    return INDICES[index].label(interactions.resolve_order(index, order))
+
+
+def top_title(
+    interactions: Interactions, index: str, order: int | None, n: int, min_order: int
+) -> str:
+    """``"Top 5 interactions by |FSII (order 2)|"`` (``"terms"`` when ``min_order < 2``)."""
+    what = "interactions" if min_order >= 2 else "terms"
+    return f"Top {n} {what} by |{index_title(interactions, index, order)}|"
+
+
+def column_of(output: int | None) -> int:
+    """The output column a single-valued view shows: ``output``, or 0 (the total of an
+    LLM explanation) when None."""
+    return 0 if output is None else output
+
+
+def per_feature(interactions: Interactions, values: str, column: int) -> np.ndarray:
+    """Shapley or Banzhaf values of one output column, ``(n_features,)``."""
     fn = interactions.shapley_values if values == "shapley" else interactions.banzhaf_values
     return np.asarray(fn(output=column), dtype=np.float64)
 
 
 def ranked_terms(
     interactions: Interactions,
-    k: int | None,
+    k: int,
     index: str = "mobius",
     order: int | None = None,
     output: int | None = None,
     min_order: int = 1,
-) -> list[tuple[tuple[int, ...], float]]:
-    """The ``k`` largest-magnitude terms of ``index`` with ``|T| >= min_order``, largest first.
+) -> list[TopTerm]:
+    """The ``k`` largest-magnitude terms of ``index`` with ``|T| >= min_order``, largest
+    first: :meth:`Interactions.top` of one output column (None is column 0), leaving out
+    the values that are zero up to rounding (:data:`ZERO_RTOL`).
 
-    Ties keep the canonical order, as :meth:`Interactions.top` does; terms whose value is
-    zero up to rounding (``|v| <= 1e-12 max |v|``) are left out.
+    Examples
+    --------
+    >>> from captum_spex import Interactions
+    >>> inter = Interactions(3, [(), (0,), (1, 2)], [5.0, 0.5, -2.0])
+    >>> ranked_terms(inter, 5, "fourier")
+    [TopTerm(term=(1, 2), value=-2.0), TopTerm(term=(0,), value=0.5)]
     """
-    if k is not None:
-        k = check_int(k, "k", 0)
-    min_order = check_int(min_order, "min_order", 1)
-    column = resolve_output(interactions, output)
-    res = interactions.index_arrays(index, order)
-    values = res.values if res.values.ndim == 1 else res.values[:, column]
-    candidates = np.flatnonzero(res.degrees >= min_order)
-    # Values that are zero up to rounding (e.g. 1e-16 left by the index conversion) are noise.
-    largest = float(np.abs(values).max()) if values.size else 0.0
-    candidates = candidates[np.abs(values[candidates]) > 1e-12 * largest]
-    ranked = candidates[np.argsort(-np.abs(values[candidates]), kind="stable")]
-    if k is not None:
-        ranked = ranked[:k]
-    return [
-        (tuple(int(i) for i in res.indices[r, : res.degrees[r]]), float(values[r])) for r in ranked
-    ]
+    return interactions.top(
+        k, index, order, output=column_of(output), min_order=min_order, rtol=ZERO_RTOL
+    )
 
 
 def display_names(interactions: Interactions, names: Sequence[str] | None = None) -> list[str]:
     """One label per feature: ``names``, else the feature names, else ``"0", "1", ...``.
 
     Repeated names (a token that occurs twice) get their position appended, ``"the[4]"``,
-    so every label points at one feature.
+    so every label points at one feature. ``names`` must hold one str per feature.
     """
     n = interactions.n_features
     if names is None:
         names = interactions.feature_names
     if names is None:
         return [str(i) for i in range(n)]
-    names = check_tokens(names, n, "tokens")
     counts: dict[str, int] = {}
     for s in names:
         counts[s] = counts.get(s, 0) + 1
     return [s if counts[s] == 1 else f"{s}[{i}]" for i, s in enumerate(names)]
 
 
-def check_tokens(tokens: Any, n_features: int, name: str = "tokens") -> list[str]:
-    if isinstance(tokens, str) or not isinstance(tokens, Sequence):
-        raise TypeError(f"The '{name}' parameter must be a sequence of str.")
-    tokens = list(tokens)
-    if not all(isinstance(t, str) for t in tokens):
-        raise TypeError(f"The '{name}' parameter must contain only str.")
-    if len(tokens) != n_features:
-        raise ValueError(
-            f"The '{name}' parameter must have one entry per feature "
-            f"(n_features={n_features}). Got {len(tokens)} instead."
-        )
-    return tokens
-
-
 def term_label(term: Sequence[int], names: Sequence[str], sep: str = " × ") -> str:
     """``"amazon × river"`` for a term; ``"∅"`` for the constant."""
     return sep.join(names[i] for i in term) if term else "∅"
-
-
-def index_title(index: str, order: int | None) -> str:
-    pretty = {
-        "fourier": "Fourier",
-        "mobius": "Möbius",
-        "bii": "BII",
-        "sii": "SII",
-        "k-sii": "k-SII",
-        "stii": "STII",
-        "fsii": "FSII",
-        "fbii": "FBII",
-    }.get(index, str(index))
-    return pretty if order is None else f"{pretty} (order {order})"
 
 
 def shown_token(token: str) -> str:

@@ -15,14 +15,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from captum_spex._validation import param_error
 from captum_spex.viz._common import (
     PerFeature,
     check_interactions,
     check_tokens,
+    check_view_params,
+    column_of,
     display_names,
     per_feature,
     ranked_terms,
-    resolve_output,
     term_label,
 )
 
@@ -36,15 +38,15 @@ if TYPE_CHECKING:
 __all__ = ["to_llm_attribution_result", "to_visualization_records"]
 
 
-def _input_tokens(interactions: Interactions, tokens: Sequence[str] | None) -> list[str]:
+def _input_tokens(
+    interactions: Interactions, tokens: Sequence[str] | None, name: str, caller: str
+) -> list[str]:
     if tokens is None:
         tokens = interactions.feature_names
         if tokens is None:
-            raise ValueError(
-                "The 'input_tokens' parameter is required when the Interactions has no "
-                "feature_names."
-            )
-    return check_tokens(tokens, interactions.n_features, "input_tokens")
+            must = "given when the Interactions has no feature_names"
+            raise param_error(caller, name, must, tokens)
+    return check_tokens(tokens, interactions.n_features, name, caller)
 
 
 def to_llm_attribution_result(
@@ -106,19 +108,23 @@ def to_llm_attribution_result(
     import torch
     from captum.attr import LLMAttributionResult
 
-    interactions = check_interactions(interactions)
-    tokens = _input_tokens(interactions, input_tokens)
+    caller = "to_llm_attribution_result"
+    interactions = check_interactions(interactions, caller)
+    tokens = _input_tokens(interactions, input_tokens, "input_tokens", caller)
+    check_view_params(caller, interactions, values=values)
     n_out = interactions.n_outputs
     seq = per_feature(interactions, values, 0)
     token_attr = None
     if n_out > 1:
         if output_tokens is None:
-            raise ValueError(
-                f"The 'output_tokens' parameter is required for a per-output explanation: "
-                f"n_outputs={n_out} means column 0 is the total and columns 1..{n_out - 1} "
-                f"are {n_out - 1} target tokens."
+            must = (
+                f"given for a per-output explanation (n_outputs={n_out}: column 0 is the "
+                f"total and columns 1..{n_out - 1} are {n_out - 1} target tokens)"
             )
-        out_tokens = check_tokens(output_tokens, n_out - 1, "output_tokens")
+            raise param_error(caller, "output_tokens", must, output_tokens)
+        out_tokens = check_tokens(
+            output_tokens, n_out - 1, "output_tokens", caller, "n_outputs - 1"
+        )
         token_attr = torch.from_numpy(
             np.stack([per_feature(interactions, values, j) for j in range(1, n_out)])
         )
@@ -201,9 +207,13 @@ def to_visualization_records(
     import torch
     from captum.attr import visualization as captum_viz
 
-    interactions = check_interactions(interactions)
-    words = _input_tokens(interactions, tokens)
-    column = resolve_output(interactions, output)
+    caller = "to_visualization_records"
+    interactions = check_interactions(interactions, caller)
+    words = _input_tokens(interactions, tokens, "tokens", caller)
+    check_view_params(
+        caller, interactions, k=k, index=index, order=order, output=output, min_order=min_order
+    )
+    column = column_of(output)
     top = ranked_terms(interactions, k, index, order, column, min_order)
     labels = display_names(interactions, words)
     shares = [value / len(term) for term, value in top]

@@ -8,18 +8,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from captum_spex.indices import ORDERED_INDICES
+from captum_spex._validation import Int, param_error
 from captum_spex.viz._common import (
     NEGATIVE,
     POSITIVE,
-    check_int,
     check_interactions,
     check_tokens,
+    check_view_params,
     finish,
-    index_title,
     ranked_terms,
     require_pyplot,
     term_label,
+    top_title,
 )
 
 if TYPE_CHECKING:
@@ -44,16 +44,14 @@ def _squeeze_leading(a: np.ndarray, ndim: int) -> np.ndarray:
     return a
 
 
-def _pixel_mask(feature_mask: Any) -> np.ndarray:
+def _pixel_mask(feature_mask: Any, caller: str) -> np.ndarray:
     mask, _ = _to_numpy(feature_mask)
     if mask.dtype.kind not in "iub":
         if mask.dtype.kind == "f" and np.all(mask == np.round(mask)):
             mask = mask.astype(np.int64)
         else:
-            raise TypeError(
-                f"The 'feature_mask' parameter must hold integer segment ids. "
-                f"Got dtype {mask.dtype} instead."
-            )
+            must = f"an array of integer segment ids (its dtype is {mask.dtype})"
+            raise param_error(caller, "feature_mask", must, feature_mask, TypeError)
     mask = _squeeze_leading(mask.astype(np.int64), 2)
     if mask.ndim == 3:  # one id map per channel (Captum masks can match the input's shape)
         if np.all(mask == mask[:1]):
@@ -61,45 +59,33 @@ def _pixel_mask(feature_mask: Any) -> np.ndarray:
         elif np.all(mask == mask[..., :1]):
             mask = mask[..., 0]
         else:
-            raise ValueError(
-                "The 'feature_mask' parameter assigns different ids to the channels of a "
-                "pixel; the image view needs one segment per pixel, shape (H, W)."
-            )
+            must = "one segment id per pixel (it assigns different ids to the channels of a pixel)"
+            raise param_error(caller, "feature_mask", must, feature_mask)
     if mask.ndim != 2:
-        raise ValueError(
-            f"The 'feature_mask' parameter must have shape (H, W) (optionally with leading "
-            f"dims of size 1 or a channel dim). Got shape {np.shape(feature_mask)} instead."
+        must = (
+            "an id map of shape (H, W), optionally with leading dims of size 1 or a channel "
+            f"dim (its shape is {np.shape(feature_mask)})"
         )
+        raise param_error(caller, "feature_mask", must, feature_mask)
     return mask
 
 
-def _hwc_image(image: Any, shape: tuple[int, int]) -> np.ndarray:
+def _hwc_image(image: Any, shape: tuple[int, int], caller: str) -> np.ndarray:
     """Image as float ``(H, W, 3)`` in [0, 1], from (H, W), (C, H, W) or (H, W, C)."""
     img, is_tensor = _to_numpy(image)
     img = _squeeze_leading(img, 3)
-    if img.ndim == 2:
-        if img.shape != shape:
-            raise ValueError(
-                f"The 'image' parameter has shape {img.shape}; it does not match the "
-                f"feature_mask's (H, W) = {shape}."
-            )
+    chw = img.ndim == 3 and img.shape[1:] == shape and img.shape[0] in (1, 3, 4)
+    hwc = img.ndim == 3 and img.shape[:2] == shape and img.shape[2] in (1, 3, 4)
+    if img.ndim == 2 and img.shape == shape:
         img = img[:, :, None]
-    elif img.ndim == 3:
-        chw = img.shape[1:] == shape and img.shape[0] in (1, 3, 4)
-        hwc = img.shape[:2] == shape and img.shape[2] in (1, 3, 4)
-        if chw and (is_tensor or not hwc):
-            img = np.moveaxis(img, 0, -1)
-        elif not hwc:
-            raise ValueError(
-                f"The 'image' parameter must be (H, W), (C, H, W) or (H, W, C) with C in "
-                f"(1, 3, 4) and (H, W) = {shape} as in the feature_mask. Got shape "
-                f"{np.shape(image)} instead."
-            )
-    else:
-        raise ValueError(
-            f"The 'image' parameter must be (H, W), (C, H, W) or (H, W, C). "
-            f"Got shape {np.shape(image)} instead."
+    elif chw and (is_tensor or not hwc):
+        img = np.moveaxis(img, 0, -1)
+    elif not hwc:
+        must = (
+            f"(H, W), (C, H, W) or (H, W, C) with C in (1, 3, 4) and (H, W) = {shape} as in "
+            f"the feature_mask (its shape is {np.shape(image)})"
         )
+        raise param_error(caller, "image", must, image)
     img = img[:, :, :3]
     if img.shape[2] == 1:
         img = np.repeat(img, 3, axis=2)
@@ -142,13 +128,15 @@ def segment_ids(feature_mask: Any, n_features: int) -> tuple[np.ndarray, np.ndar
     >>> feats.tolist(), ids.tolist()
     ([[1, 1], [2, 0]], [2, 5, 9])
     """
-    mask = _pixel_mask(feature_mask)
+    return _segment_ids(feature_mask, n_features, "segment_ids")
+
+
+def _segment_ids(feature_mask: Any, n_features: int, caller: str) -> tuple[np.ndarray, np.ndarray]:
+    mask = _pixel_mask(feature_mask, caller)
     ids = np.unique(mask)
     if len(ids) != n_features:
-        raise ValueError(
-            f"The 'feature_mask' parameter holds {len(ids)} distinct ids but the "
-            f"explanation has n_features={n_features}; they must agree."
-        )
+        must = f"an id map with n_features={n_features} distinct ids (it has {len(ids)})"
+        raise param_error(caller, "feature_mask", must, feature_mask)
     return np.searchsorted(ids, mask), ids
 
 
@@ -231,21 +219,31 @@ def plot_image_interactions(
     from captum.attr import visualization as captum_viz
     from matplotlib.colors import to_rgb
 
-    interactions = check_interactions(interactions)
-    k = check_int(k, "k", 1)
-    features, ids = segment_ids(feature_mask, interactions.n_features)
-    img = _hwc_image(image, features.shape)
+    caller = "plot_image_interactions"
+    interactions = check_interactions(interactions, caller)
+    alpha = check_view_params(
+        caller,
+        interactions,
+        {"k": Int(1)},
+        k=k,
+        index=index,
+        order=order,
+        output=output,
+        min_order=min_order,
+        ncols=ncols,
+        alpha=alpha,
+    )["alpha"]
+    features, ids = _segment_ids(feature_mask, interactions.n_features, caller)
+    img = _hwc_image(image, features.shape, caller)
     if segment_names is None:
         segment_names = interactions.feature_names
     if segment_names is None:
         names = [str(int(i)) for i in ids]
     else:
-        names = check_tokens(segment_names, interactions.n_features, "segment_names")
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"The 'alpha' parameter must be in [0, 1]. Got {alpha} instead.")
+        names = check_tokens(segment_names, interactions.n_features, "segment_names", caller)
     top = ranked_terms(interactions, k, index, order, output, min_order)
     n_panels = max(len(top), 1)
-    ncols = min(n_panels, 4) if ncols is None else min(check_int(ncols, "ncols", 1), n_panels)
+    ncols = min(n_panels, 4) if ncols is None else min(ncols, n_panels)
     nrows = -(-n_panels // ncols)
     fig, grid = plt.subplots(
         nrows,
@@ -276,10 +274,6 @@ def plot_image_interactions(
     if not top:
         axes[0].imshow(faded, interpolation="nearest")
         axes[0].set_title("No terms to show.", fontsize=10)
-    resolved = order
-    if resolved is None and index in ORDERED_INDICES:
-        resolved = min(max(interactions.max_degree, 1), interactions.n_features)
-    what = "interactions" if min_order >= 2 else "terms"
-    fig.suptitle(f"Top {len(top)} {what} by |{index_title(index, resolved)}|", fontsize=11)
+    fig.suptitle(top_title(interactions, index, order, len(top), min_order), fontsize=11)
     fig.set_facecolor("white")
     return finish(fig, axes[:n_panels], show)

@@ -11,12 +11,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from captum_spex.indices import ORDERED_INDICES
+from captum_spex._validation import param_error
+from captum_spex.indices import INDICES
 from captum_spex.viz._common import (
     NEGATIVE,
     POSITIVE,
-    check_int,
     check_interactions,
+    check_tokens,
+    check_view_params,
+    column_of,
     display_names,
     diverging_cmap,
     finish,
@@ -24,8 +27,8 @@ from captum_spex.viz._common import (
     per_feature,
     ranked_terms,
     require_pyplot,
-    resolve_output,
     term_label,
+    top_title,
 )
 
 if TYPE_CHECKING:
@@ -84,22 +87,39 @@ def pairwise_matrix(
     >>> feats, mat.tolist()
     ([0, 1, 2], [[0.0, 0.0, 2.0], [0.0, 1.0, 0.0], [2.0, 0.0, 0.0]])
     """
-    interactions = check_interactions(interactions)
+    return _pairwise_matrix(interactions, m, index, output, rank_by, features, "pairwise_matrix")
+
+
+def _pairwise_matrix(
+    interactions: Interactions,
+    m: int,
+    index: str,
+    output: int | None,
+    rank_by: str,
+    features: Sequence[int] | None,
+    caller: str,
+) -> tuple[list[int], np.ndarray]:
+    interactions = check_interactions(interactions, caller)
     n = interactions.n_features
     if n < 2:
-        raise ValueError("A pairwise view needs n_features >= 2. Got n_features=1.")
-    column = resolve_output(interactions, output)
+        raise param_error(
+            caller, "interactions", "an explanation with n_features >= 2", interactions
+        )
+    checked = {"index": index, "output": output, "rank_by": rank_by}
+    if features is None:  # 'm' only counts without explicit features
+        checked["m"] = m
+    params = check_view_params(caller, interactions, **checked)
+    column = column_of(params["output"])
     if features is None:
-        m = check_int(m, "m", 2)
+        m = params["m"]
         score = np.abs(per_feature(interactions, rank_by, column))
         feats = [int(i) for i in np.argsort(-score, kind="stable")[: min(m, n)]]
     else:
         feats = [int(i) for i in features]
         if len(feats) < 1 or len(set(feats)) != len(feats) or not all(0 <= i < n for i in feats):
-            raise ValueError(
-                f"The 'features' parameter must hold distinct feature ids in [0, {n - 1}]."
-            )
-    order = 2 if index in ORDERED_INDICES else None
+            must = f"distinct feature ids in [0, {n - 1}]"
+            raise param_error(caller, "features", must, features)
+    order = 2 if INDICES[index].ordered else None
     res = interactions.index_arrays(index, order)
     values = res.values if res.values.ndim == 1 else res.values[:, column]
     position = np.full(n + 1, -1, dtype=np.int64)  # index n absorbs the -1 padding
@@ -180,11 +200,10 @@ def plot_interaction_heatmap(
     ['amazon', 'is', 'river']
     >>> matplotlib.pyplot.close(fig)
     """
+    caller = "plot_interaction_heatmap"
     plt = require_pyplot()
-    feats, matrix = pairwise_matrix(
-        interactions, m, index=index, output=output, rank_by=rank_by, features=features
-    )
-    names = display_names(interactions, feature_names)
+    feats, matrix = _pairwise_matrix(interactions, m, index, output, rank_by, features, caller)
+    names = _names(interactions, feature_names, caller)
     labels = [names[i] for i in feats]
     size = len(feats)
     shown = matrix.copy()
@@ -206,7 +225,7 @@ def plot_interaction_heatmap(
     ax.tick_params(top=True, bottom=False, labeltop=True, labelbottom=False)
     plt.setp(ax.get_xticklabels(), rotation=40, ha="left", rotation_mode="anchor")
     ax.grid(False)
-    title = index_title(index, 2 if index in ORDERED_INDICES else None)
+    title = index_title(interactions, index, 2 if INDICES[index].ordered else None)
     cbar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     cbar.ax.set_ylabel(f"{title} pair value", rotation=-90, va="bottom")
     if annotate is None:
@@ -290,10 +309,14 @@ def plot_top_interactions(
     ['amazon × river', 'is']
     >>> matplotlib.pyplot.close(fig)
     """
+    caller = "plot_top_interactions"
     plt = require_pyplot()
-    interactions = check_interactions(interactions)
+    interactions = check_interactions(interactions, caller)
+    check_view_params(
+        caller, interactions, k=k, index=index, order=order, output=output, min_order=min_order
+    )
     top = ranked_terms(interactions, k, index, order, output, min_order)
-    names = display_names(interactions, feature_names)
+    names = _names(interactions, feature_names, caller)
     labels = [term_label(term, names, sep) for term, _ in top]
     values = np.array([v for _, v in top], dtype=np.float64)
     axes_given = ax is not None
@@ -321,16 +344,18 @@ def plot_top_interactions(
     high = max(0.0, float(values.max()) if len(values) else 0.0)
     pad = 0.18 * span
     ax.set_xlim(low - (pad if low < 0 else 0.05 * span), high + (pad if high > 0 else 0.05 * span))
-    resolved = order
-    if resolved is None and index in ORDERED_INDICES:
-        resolved = min(max(interactions.max_degree, 1), interactions.n_features)
-    title = index_title(index, resolved)
-    ax.set_xlabel(f"{title} value")
-    what = "interactions" if min_order >= 2 else "terms"
-    ax.set_title(f"Top {len(top)} {what} by |{title}|")
+    ax.set_xlabel(f"{index_title(interactions, index, order)} value")
+    ax.set_title(top_title(interactions, index, order, len(top), min_order))
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     fig.set_facecolor("white")
     if not axes_given:
         fig.tight_layout()
     return finish(fig, ax, show)
+
+
+def _names(interactions: Interactions, names: Sequence[str] | None, caller: str) -> list[str]:
+    """The labels of the features: ``names`` (checked) or the explanation's."""
+    if names is not None:
+        names = check_tokens(names, interactions.n_features, "feature_names", caller)
+    return display_names(interactions, names)

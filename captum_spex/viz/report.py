@@ -20,22 +20,24 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from captum_spex.indices import ORDERED_INDICES
+from captum_spex._validation import Int, param_error
+from captum_spex._version import __version__
 from captum_spex.viz._common import (
     NEGATIVE,
     POSITIVE,
-    check_int,
     check_interactions,
     check_tokens,
+    check_view_params,
+    column_of,
     display_names,
     index_title,
     per_feature,
     ranked_terms,
     require_pyplot,
-    resolve_output,
     shown_token,
     term_label,
 )
+from captum_spex.viz._report_assets import CSS, JS
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -47,130 +49,6 @@ __all__ = ["html_report", "json_for_script"]
 
 #: Interactions (order >= 2) available to the hover panel, at least.
 _N_HOVER = 40
-
-_CSS = """
-:root { --pos: %(pos)s; --neg: %(neg)s; --ink: #1f2328; --muted: #656d76; --line: #d8dee4; }
-* { box-sizing: border-box; }
-body { margin: 0; background: #f6f8fa; color: var(--ink);
-  font: 15px/1.5 -apple-system, "Segoe UI", "DejaVu Sans", Helvetica, Arial, sans-serif; }
-main { max-width: 1120px; margin: 0 auto; padding: 20px 24px 40px; }
-h1 { font-size: 24px; margin: 4px 0 2px; }
-h2 { font-size: 17px; margin: 0 0 10px; }
-.meta { color: var(--muted); margin: 0 0 16px; font-size: 13px; }
-section { background: #fff; border: 1px solid var(--line); border-radius: 8px;
-  padding: 14px 18px; margin: 14px 0; }
-.hint { color: var(--muted); font-size: 13px; margin: -6px 0 10px; }
-.textview { display: grid; grid-template-columns: minmax(0, 2fr) minmax(220px, 1fr); gap: 16px; }
-.tokens { line-height: 2.3; font-size: 16px; }
-.tok { display: inline-block; padding: 0 5px; margin: 0 2px; border-radius: 4px;
-  border: 1px solid transparent; line-height: 1.6; cursor: default; white-space: pre; }
-.tok:focus { outline: none; }
-.tok.focus { border-color: var(--ink); box-shadow: 0 0 0 2px #ffd33d; }
-.tok.partner { border-color: var(--ink); border-style: dashed; }
-#spex-detail { border-left: 3px solid var(--line); padding: 2px 0 2px 12px; font-size: 14px;
-  min-height: 80px; align-self: start; position: sticky; top: 12px; }
-#spex-detail .dhead { font-weight: 600; margin-bottom: 6px; overflow-wrap: anywhere; }
-#spex-detail ul { margin: 0; padding-left: 18px; }
-#spex-detail li { overflow-wrap: anywhere; }
-.pos { color: var(--pos); } .neg { color: var(--neg); }
-table { border-collapse: collapse; width: 100%%; font-size: 14px; }
-th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line);
-  vertical-align: middle; }
-th { color: var(--muted); font-weight: 600; }
-td.num { font-variant-numeric: tabular-nums; white-space: nowrap; text-align: right; }
-td.term { overflow-wrap: anywhere; }
-tr[data-f]:hover { background: #fff8c5; }
-.barcell { width: 34%%; }
-.bar { display: flex; height: 12px; }
-.bar span { display: block; height: 12px; }
-.bar .half { width: 50%%; display: flex; }
-.bar .half.left { justify-content: flex-end; border-right: 1px solid var(--muted); }
-figure { margin: 8px 0 14px; }
-figure img { max-width: 100%%; height: auto; border: 1px solid var(--line); border-radius: 4px; }
-figcaption { color: var(--muted); font-size: 13px; }
-.legend span.sw { display: inline-block; width: 12px; height: 12px; border-radius: 2px;
-  vertical-align: -1px; margin: 0 4px 0 10px; }
-dl.diag { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 0;
-  font-size: 14px; }
-dl.diag dt { color: var(--muted); } dl.diag dd { margin: 0; overflow-wrap: anywhere; }
-footer { color: var(--muted); font-size: 12px; text-align: center; margin-top: 18px; }
-@media (max-width: 760px) { .textview { grid-template-columns: 1fr; } }
-"""
-
-_JS = r"""
-(function () {
-  "use strict";
-  var root = document.getElementById("spex-report");
-  var data = JSON.parse(document.getElementById("spex-data").textContent);
-  var toks = Array.prototype.slice.call(document.querySelectorAll("#spex-tokens .tok"));
-  var rows = Array.prototype.slice.call(document.querySelectorAll("tr[data-f]"));
-  var detail = document.getElementById("spex-detail");
-  var byTok = toks.map(function () { return []; });
-  data.hover.forEach(function (t, j) {
-    t.features.forEach(function (i) { if (byTok[i]) { byTok[i].push(j); } });
-  });
-  function fmt(v) {
-    var s = Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? v.toFixed(Math.abs(v) < 1 ? 3 : 2)
-      : v.toExponential(2);
-    return (v >= 0 ? "+" : "") + s;
-  }
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) { e.className = cls; }
-    if (text !== undefined) { e.textContent = text; }
-    return e;
-  }
-  function clear() {
-    toks.forEach(function (t) { t.classList.remove("focus", "partner"); });
-  }
-  function mark(features, focus) {
-    features.forEach(function (f) {
-      if (toks[f]) { toks[f].classList.add(f === focus ? "focus" : "partner"); }
-    });
-  }
-  function showToken(i) {
-    clear();
-    if (detail) {
-      while (detail.firstChild) { detail.removeChild(detail.firstChild); }
-      detail.appendChild(el("div", "dhead",
-        data.tokens[i] + " \u00b7 Shapley " + fmt(data.shapley[i])));
-    }
-    toks[i].classList.add("focus");
-    var list = byTok[i];
-    if (!detail) { return; }
-    if (!list.length) {
-      detail.appendChild(el("div", "hint",
-        "None of the top " + data.hover.length + " interactions involves this " + data.noun + "."));
-      return;
-    }
-    detail.appendChild(el("div", "hint",
-      "Interactions with this " + data.noun + " (" + data.index + "):"));
-    var ul = el("ul");
-    list.slice(0, 12).forEach(function (j) {
-      var t = data.hover[j];
-      var li = el("li", t.value >= 0 ? "pos" : "neg", t.label + "  " + fmt(t.value));
-      ul.appendChild(li);
-      mark(t.features, i);
-    });
-    detail.appendChild(ul);
-  }
-  toks.forEach(function (t, i) {
-    t.tabIndex = 0;
-    t.addEventListener("mouseenter", function () { showToken(i); });
-    t.addEventListener("focus", function () { showToken(i); });
-  });
-  rows.forEach(function (r) {
-    r.addEventListener("mouseenter", function () {
-      clear();
-      mark(r.getAttribute("data-f").split(" ").map(Number), -1);
-    });
-    r.addEventListener("mouseleave", clear);
-  });
-  var focus = /spex-focus=(\d+)/.exec(window.location.hash);
-  if (focus && toks[Number(focus[1])]) { showToken(Number(focus[1])); }
-  root.setAttribute("data-spex-ready", "1");
-})();
-"""
 
 
 def json_for_script(value: Any) -> str:
@@ -298,87 +176,154 @@ def html_report(
     >>> "&lt;is&gt;" in page and "<is>" not in page
     True
     """
-    interactions = check_interactions(interactions)
-    k = check_int(k, "k", 1)
-    if not isinstance(title, str):
-        raise TypeError(f"The 'title' parameter must be a str. Got {title!r} instead.")
+    caller = "html_report"
+    interactions = check_interactions(interactions, caller)
+    check_view_params(
+        caller,
+        interactions,
+        {"k": Int(1)},
+        k=k,
+        title=title,
+        index=index,
+        order=order,
+        output=output,
+        path=path,
+    )
     if (image is None) != (feature_mask is None):
-        raise ValueError("The 'image' and 'feature_mask' parameters must be given together.")
+        missing, other = ("image", "feature_mask") if image is None else ("feature_mask", "image")
+        raise param_error(caller, missing, f"given together with '{other}'", None)
     if tokens is None:
         tokens = interactions.feature_names
     noun, heading = ("word", "Text") if tokens is not None else ("feature", "Features")
     words = (
         [str(i) for i in range(interactions.n_features)]
         if tokens is None
-        else check_tokens(tokens, interactions.n_features, "tokens")
+        else check_tokens(tokens, interactions.n_features, "tokens", caller)
     )
     shown = [shown_token(w) for w in words]
     names = display_names(interactions, shown)
-    column = resolve_output(interactions, output)
-    resolved = order
-    if resolved is None and index in ORDERED_INDICES:
-        resolved = min(max(interactions.max_degree, 1), interactions.n_features)
-    index_name = index_title(index, resolved)
+    column = column_of(output)
+    index_name = index_title(interactions, index, order)
     shapley = per_feature(interactions, "shapley", column)
     top = ranked_terms(interactions, k, index, order, column)
     hover = ranked_terms(interactions, max(4 * k, _N_HOVER), index, order, column, 2)
-    esc = html.escape
+    caption = f"Top {len(top)} terms by |{index_name}|."
+    figures = (
+        _figures(interactions, k, index, order, column, names, image, feature_mask, caption)
+        if plots
+        else []
+    )
+    payload = {
+        "tokens": shown,
+        "shapley": [float(v) for v in shapley],
+        "index": index_name,
+        "noun": noun,
+        "hover": _term_records(hover, names),
+        "top": _term_records(top, names),
+    }
+    page = _page(
+        title=title,
+        meta=_meta(interactions, column),
+        heading=heading,
+        noun=noun,
+        tokens=_tokens_html(shown, shapley),
+        n_top=len(top),
+        index_name=index_name,
+        rows=_rows_html(top, names),
+        plots=_plots_html(figures),
+        diagnostics=_diagnostics_html(interactions),
+        payload=payload,
+    )
+    if path is not None:
+        Path(path).write_text(page, encoding="utf-8")
+    return page
 
-    # ---- text
-    phi_scale = float(np.abs(shapley).max()) if shapley.size else 0.0
-    token_html = "".join(
-        f'<span class="tok" data-i="{i}" style="background:{_rgba(float(v), phi_scale)}" '
-        f'title="Shapley {_fmt(float(v))}">{esc(s)}</span> '
+
+def _term_records(
+    terms: Sequence[tuple[tuple[int, ...], float]], names: list[str]
+) -> list[dict[str, Any]]:
+    """The terms as the script reads them: features, value and label."""
+    return [
+        {"features": list(term), "value": v, "label": term_label(term, names)} for term, v in terms
+    ]
+
+
+def _tokens_html(shown: list[str], shapley: np.ndarray) -> str:
+    """The text, each token tinted by its Shapley value."""
+    scale = float(np.abs(shapley).max()) if shapley.size else 0.0
+    return "".join(
+        f'<span class="tok" data-i="{i}" style="background:{_rgba(float(v), scale)}" '
+        f'title="Shapley {_fmt(float(v))}">{html.escape(s)}</span> '
         for i, (s, v) in enumerate(zip(shown, shapley, strict=True))
     )
-    # ---- table
-    top_scale = max((abs(v) for _, v in top), default=0.0)
+
+
+def _rows_html(top: Sequence[tuple[tuple[int, ...], float]], names: list[str]) -> str:
+    """The rows of the top-k table."""
+    scale = max((abs(v) for _, v in top), default=0.0)
     rows = "".join(
         f'<tr data-f="{" ".join(str(i) for i in term)}"><td class="num">{r}</td>'
-        f'<td class="term">{esc(term_label(term, names))}</td><td class="num">{len(term)}</td>'
+        f'<td class="term">{html.escape(term_label(term, names))}</td>'
+        f'<td class="num">{len(term)}</td>'
         f'<td class="num {"pos" if v >= 0 else "neg"}">{_fmt(v)}</td>'
-        f'<td class="barcell">{_bar(v, top_scale)}</td></tr>'
+        f'<td class="barcell">{_bar(v, scale)}</td></tr>'
         for r, (term, v) in enumerate(top, start=1)
     )
-    if not rows:
-        rows = '<tr><td colspan="5">The explanation has no non-constant term.</td></tr>'
-    # ---- plots
-    figures: list[tuple[str, str]] = []
-    if plots:
-        from captum_spex.viz.image import plot_image_interactions
-        from captum_spex.viz.plots import plot_interaction_heatmap, plot_top_interactions
+    return rows or '<tr><td colspan="5">The explanation has no non-constant term.</td></tr>'
 
-        fig, _ = plot_top_interactions(
-            interactions, k, index=index, order=order, output=column, feature_names=names
+
+def _figures(
+    interactions: Interactions,
+    k: int,
+    index: str,
+    order: int | None,
+    column: int,
+    names: list[str],
+    image: Any,
+    feature_mask: Any,
+    top_caption: str,
+) -> list[tuple[str, str]]:
+    """The plots as PNG data URIs, with their captions."""
+    from captum_spex.viz.image import plot_image_interactions
+    from captum_spex.viz.plots import plot_interaction_heatmap, plot_top_interactions
+
+    fig, _ = plot_top_interactions(
+        interactions, k, index=index, order=order, output=column, feature_names=names
+    )
+    figures = [(_png_data_uri(fig), top_caption)]
+    if interactions.n_features >= 2:
+        m = min(10, interactions.n_features)
+        fig, _ = plot_interaction_heatmap(interactions, m, output=column, feature_names=names)
+        caption = (
+            f"Pairwise FSII (order 2) among the {m} features of largest |Shapley|; "
+            "the diagonal is left blank."
         )
-        figures.append((_png_data_uri(fig), f"Top {len(top)} terms by |{index_name}|."))
-        if interactions.n_features >= 2:
-            m = min(10, interactions.n_features)
-            fig, _ = plot_interaction_heatmap(interactions, m, output=column, feature_names=names)
-            figures.append(
-                (
-                    _png_data_uri(fig),
-                    f"Pairwise FSII (order 2) among the {m} features of largest |Shapley|; "
-                    "the diagonal is left blank.",
-                )
-            )
-        if image is not None and feature_mask is not None:
-            fig, _ = plot_image_interactions(
-                interactions,
-                image,
-                feature_mask,
-                k=min(k, 8),
-                index=index,
-                order=order,
-                output=column,
-                segment_names=names,
-            )
-            figures.append((_png_data_uri(fig), "Segments of the top terms."))
-    plots_html = "".join(
+        figures.append((_png_data_uri(fig), caption))
+    if image is not None and feature_mask is not None:
+        fig, _ = plot_image_interactions(
+            interactions,
+            image,
+            feature_mask,
+            k=min(k, 8),
+            index=index,
+            order=order,
+            output=column,
+            segment_names=names,
+        )
+        figures.append((_png_data_uri(fig), "Segments of the top terms."))
+    return figures
+
+
+def _plots_html(figures: list[tuple[str, str]]) -> str:
+    esc = html.escape
+    return "".join(
         f'<figure><img src="{uri}" alt="{esc(cap)}"><figcaption>{esc(cap)}</figcaption></figure>'
         for uri, cap in figures
     )
-    # ---- diagnostics
+
+
+def _diagnostics_html(interactions: Interactions) -> str:
+    """The run's summary and diagnostics as ``<dt>``/``<dd>`` pairs."""
     diag = {
         "method": interactions.method,
         "n_features": interactions.n_features,
@@ -388,11 +333,15 @@ def html_report(
         "n_outputs": interactions.n_outputs,
     }
     diag.update(interactions.diagnostics)
-    diag_html = "".join(
-        f"<dt>{esc(str(key))}</dt><dd>{esc(text)}</dd>"
+    return "".join(
+        f"<dt>{html.escape(str(key))}</dt><dd>{html.escape(text)}</dd>"
         for key, value in diag.items()
         if (text := _diag_value(value)) is not None
     )
+
+
+def _meta(interactions: Interactions, column: int) -> str:
+    """The line under the title: sizes, queries, method, estimated R², output."""
     r2 = interactions.diagnostics.get("r2_estimate")
     if isinstance(r2, list):
         r2 = r2[column] if column < len(r2) else None
@@ -406,58 +355,57 @@ def html_report(
         meta.append(f"estimated R² {r2:.3f}")
     if interactions.n_outputs > 1:
         meta.append(f"output {column} of {interactions.n_outputs}")
+    return " · ".join(meta)
 
-    payload = {
-        "tokens": shown,
-        "shapley": [float(v) for v in shapley],
-        "index": index_name,
-        "noun": noun,
-        "hover": [
-            {"features": list(term), "value": v, "label": term_label(term, names)}
-            for term, v in hover
-        ],
-        "top": [
-            {"features": list(term), "value": v, "label": term_label(term, names)}
-            for term, v in top
-        ],
-    }
-    import captum_spex
 
-    page = f"""<!DOCTYPE html>
+def _page(
+    *,
+    title: str,
+    meta: str,
+    heading: str,
+    noun: str,
+    tokens: str,
+    n_top: int,
+    index_name: str,
+    rows: str,
+    plots: str,
+    diagnostics: str,
+    payload: Any,
+) -> str:
+    """The HTML document around the prepared pieces (``title``, ``meta`` are escaped here)."""
+    esc = html.escape
+    return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="captum-spex {esc(captum_spex.__version__)}">
+<meta name="generator" content="captum-spex {esc(__version__)}">
 <title>{esc(title)}</title>
-<style>{_CSS % {"pos": POSITIVE, "neg": NEGATIVE}}</style>
+<style>{CSS % {"pos": POSITIVE, "neg": NEGATIVE}}</style>
 </head>
 <body>
 <main id="spex-report" data-spex-ready="0">
-<header><h1>{esc(title)}</h1><p class="meta">{esc(" · ".join(meta))}</p></header>
+<header><h1>{esc(title)}</h1><p class="meta">{esc(meta)}</p></header>
 <section id="spex-text"><h2>{heading}</h2>
 <p class="hint legend">Each {noun} is tinted by its Shapley value
 <span class="sw" style="background:{POSITIVE}"></span>positive
 <span class="sw" style="background:{NEGATIVE}"></span>negative.
 Hover a {noun} to list its interactions and outline the {noun}s it interacts with.</p>
-<div class="textview"><div class="tokens" id="spex-tokens">{token_html}</div>
+<div class="textview"><div class="tokens" id="spex-tokens">{tokens}</div>
 <aside id="spex-detail">Hover a {noun} to see its interactions.</aside></div>
 </section>
-<section id="spex-top"><h2>Top {len(top)} terms by |{esc(index_name)}|</h2>
+<section id="spex-top"><h2>Top {n_top} terms by |{esc(index_name)}|</h2>
 <p class="hint">Hover a row to outline its {noun}s above.</p>
 <table><thead><tr><th>#</th><th>Term</th><th>Order</th><th>Value</th><th></th></tr></thead>
 <tbody>{rows}</tbody></table>
 </section>
-{f'<section id="spex-plots"><h2>Plots</h2>{plots_html}</section>' if plots_html else ""}
-<section id="spex-diagnostics"><h2>Diagnostics</h2><dl class="diag">{diag_html}</dl></section>
+{f'<section id="spex-plots"><h2>Plots</h2>{plots}</section>' if plots else ""}
+<section id="spex-diagnostics"><h2>Diagnostics</h2><dl class="diag">{diagnostics}</dl></section>
 <footer>Generated by captum-spex. Self-contained: this page loads nothing from the
 network.</footer>
 </main>
 <script type="application/json" id="spex-data">{json_for_script(payload)}</script>
-<script>{_JS}</script>
+<script>{JS}</script>
 </body>
 </html>
 """
-    if path is not None:
-        Path(path).write_text(page, encoding="utf-8")
-    return page

@@ -7,20 +7,19 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from captum_spex.indices import ORDERED_INDICES
 from captum_spex.viz._common import (
     NEGATIVE,
     POSITIVE,
-    check_int,
     check_interactions,
     check_tokens,
+    check_view_params,
     display_names,
     finish,
-    index_title,
     ranked_terms,
     require_pyplot,
     shown_token,
     term_label,
+    top_title,
 )
 
 if TYPE_CHECKING:
@@ -124,38 +123,60 @@ def plot_text_interactions(
     11
     >>> matplotlib.pyplot.close(fig)
     """
+    caller = "plot_text_interactions"
     plt = require_pyplot()
-    from matplotlib.backends.backend_agg import RendererAgg
-    from matplotlib.font_manager import FontProperties
-
-    interactions = check_interactions(interactions)
+    interactions = check_interactions(interactions, caller)
+    check_view_params(
+        caller,
+        interactions,
+        k=k,
+        index=index,
+        order=order,
+        output=output,
+        min_order=min_order,
+        context=context,
+    )
     if tokens is None:
         tokens = interactions.feature_names
         if tokens is None:
             tokens = [str(i) for i in range(interactions.n_features)]
-    words = check_tokens(tokens, interactions.n_features, "tokens")
-    if context is not None:
-        context = check_int(context, "context", 0)
+    words = check_tokens(tokens, interactions.n_features, "tokens", caller)
     top = ranked_terms(interactions, k, index, order, output, min_order)
-    scale = max((abs(v) for _, v in top), default=0.0) or 1.0
     labels = display_names(interactions, [shown_token(w) for w in words])
+    title = top_title(interactions, index, order, len(top), min_order)
+    items, height = _layout(words, labels, top, title, context, width, fontsize)
+    fig = plt.figure(figsize=(width, max(height, 40.0) / 72.0))
+    fig.set_facecolor("white")
+    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+    ax.set_axis_off()
+    _draw(fig, ax, items, fontsize)
+    return finish(fig, ax, show)
+
+
+# One laid-out text: (x, y) in points from the top-left corner, the text, its kind
+# ("title", "head", "member" or "other") and its signed strength in [-1, 1].
+_Item = tuple[float, float, str, str, float]
+
+
+def _layout(
+    words: list[str],
+    labels: list[str],
+    top: Sequence[tuple[tuple[int, ...], float]],
+    title: str,
+    context: int | None,
+    width: float,
+    fontsize: float,
+) -> tuple[list[_Item], float]:
+    """Place the title, then per term a header and its (wrapped) tokens; the page height."""
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.font_manager import FontProperties
 
     prop = FontProperties(size=fontsize)
-    head_prop = FontProperties(size=fontsize, weight="bold")
     measure = RendererAgg(1, 1, 72)  # at 72 dpi one pixel is one point
-
-    def text_width(s: str, fp: FontProperties) -> float:
-        return measure.get_text_width_height_descent(s, fp, ismath=False)[0]
-
+    scale = max((abs(v) for _, v in top), default=0.0) or 1.0
     line_h = fontsize * 1.9
     page_w = width * 72.0
-    # Lay out in points from the top-left corner: (x, y, text, kind, strength)
-    resolved = order
-    if resolved is None and index in ORDERED_INDICES:
-        resolved = min(max(interactions.max_degree, 1), interactions.n_features)
-    what = "interactions" if min_order >= 2 else "terms"
-    title = f"Top {len(top)} {what} by |{index_title(index, resolved)}|"
-    items: list[tuple[float, float, str, str, float]] = [(_MARGIN, _MARGIN, title, "title", 0.0)]
+    items: list[_Item] = [(_MARGIN, _MARGIN, title, "title", 0.0)]
     y = _MARGIN + line_h * 1.3
     for rank, (term, value) in enumerate(top, start=1):
         members = set(term)
@@ -165,7 +186,7 @@ def plot_text_interactions(
         x = _MARGIN
         for pos in _visible(len(words), term, context):
             s = "…" if pos is None else shown_token(words[pos])
-            w = text_width(s, prop) + 2 * _PAD
+            w = measure.get_text_width_height_descent(s, prop, ismath=False)[0] + 2 * _PAD
             if x > _MARGIN and x + w > page_w - _MARGIN:
                 x = _MARGIN
                 y += line_h
@@ -176,62 +197,39 @@ def plot_text_interactions(
     if not top:
         items.append((_MARGIN, y, "No terms to show.", "other", 0.0))
         y += line_h
-    height = y + _MARGIN - line_h * 0.45
+    return items, y + _MARGIN - line_h * 0.45
 
-    fig = plt.figure(figsize=(width, max(height, 40.0) / 72.0))
-    fig.set_facecolor("white")
-    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
-    ax.set_axis_off()
+
+def _draw(fig: Figure, ax: Axes, items: list[_Item], fontsize: float) -> None:
+    """Draw the laid-out texts on a full-figure axes."""
+    from matplotlib.font_manager import FontProperties
+
+    prop = FontProperties(size=fontsize)
+    fonts = {
+        "title": FontProperties(size=fontsize * 1.15, weight="bold"),
+        "head": FontProperties(size=fontsize, weight="bold"),
+        "member": prop,
+        "other": prop,
+    }
     fig_h = fig.get_figheight() * 72.0
-    to_inches = fig.dpi_scale_trans
-    for x, yy, s, kind, strength in items:
-        xi, yi = x / 72.0, (fig_h - yy - fontsize) / 72.0
-        if kind == "title":
-            ax.text(
-                xi,
-                yi,
-                s,
-                transform=to_inches,
-                fontproperties=FontProperties(size=fontsize * 1.15, weight="bold"),
-                color="#222222",
-                parse_math=False,
-            )
-        elif kind == "head":
-            ax.text(
-                xi,
-                yi,
-                s,
-                transform=to_inches,
-                fontproperties=head_prop,
-                color=POSITIVE if strength >= 0 else NEGATIVE,
-                parse_math=False,
-            )
-        elif kind == "member":
-            base = POSITIVE if strength >= 0 else NEGATIVE
+    for x, y, s, kind, strength in items:
+        base = POSITIVE if strength >= 0 else NEGATIVE
+        style: dict = {"color": {"title": "#222222", "head": base}.get(kind, "#6b6b6b")}
+        if kind == "member":
             level = 0.3 + 0.7 * abs(strength)
-            ax.text(
-                xi,
-                yi,
-                s,
-                transform=to_inches,
-                fontproperties=prop,
-                color="white" if level > 0.6 else "black",
-                parse_math=False,
-                bbox={
-                    "boxstyle": f"round,pad={_PAD / fontsize:.3f}",
-                    "facecolor": _tint(base, level),
-                    "edgecolor": base,
-                    "linewidth": 1.0,
-                },
-            )
-        else:
-            ax.text(
-                xi,
-                yi,
-                s,
-                transform=to_inches,
-                fontproperties=prop,
-                color="#6b6b6b",
-                parse_math=False,
-            )
-    return finish(fig, ax, show)
+            style["color"] = "white" if level > 0.6 else "black"
+            style["bbox"] = {
+                "boxstyle": f"round,pad={_PAD / fontsize:.3f}",
+                "facecolor": _tint(base, level),
+                "edgecolor": base,
+                "linewidth": 1.0,
+            }
+        ax.text(
+            x / 72.0,
+            (fig_h - y - fontsize) / 72.0,
+            s,
+            transform=fig.dpi_scale_trans,
+            fontproperties=fonts[kind],
+            parse_math=False,
+            **style,
+        )

@@ -62,7 +62,9 @@ def test_banzhaf_token_attr_and_output_probs():
 
 def test_adapter_errors(sentence):
     multi = from_mobius(2, {(0, 1): [1.0, 2.0, 3.0]}, n_outputs=3)
-    with pytest.raises(ValueError, match="output_tokens.*required"):
+    with pytest.raises(
+        ValueError, match="'output_tokens' parameter of to_llm_attribution_result must be given"
+    ):
         to_llm_attribution_result(multi, ["a", "b"])
     with pytest.raises(ValueError, match="output_tokens.*2"):
         to_llm_attribution_result(multi, ["a", "b"], ["x"])

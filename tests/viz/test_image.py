@@ -34,14 +34,17 @@ def test_segment_ids_follow_torch_unique():
     assert ids.tolist() == [10, 20, 30, 40, 50, 60]
     assert feats[0, 0] == 0 and feats[-1, -1] == 5
     assert np.array_equal(feats, (MASK // 10) - 1)
-    with pytest.raises(ValueError, match="6 distinct ids.*n_features=5"):
+    with pytest.raises(
+        ValueError,
+        match=r"'feature_mask' parameter of segment_ids .*n_features=5 distinct ids \(it has 6\)",
+    ):
         segment_ids(MASK, 5)
     per_channel = np.stack([MASK, MASK, MASK + 1])
-    with pytest.raises(ValueError, match="different ids to the channels"):
+    with pytest.raises(ValueError, match="'feature_mask' parameter.*different ids to the channels"):
         segment_ids(per_channel, 6)
     same = np.stack([MASK] * 3)
     assert np.array_equal(segment_ids(same, 6)[0], feats)
-    with pytest.raises(TypeError, match="integer segment ids"):
+    with pytest.raises(TypeError, match="'feature_mask' parameter.*integer segment ids"):
         segment_ids(MASK + 0.5, 6)
 
 

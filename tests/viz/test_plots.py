@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import html
 import importlib
 import sys
+from fractions import Fraction
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.colors import to_hex
 
+from captum_spex.indices import INDICES, IndexSpec, _fourier_weights
 from captum_spex.interactions import Interactions
-from captum_spex.viz import pairwise_matrix, plot_interaction_heatmap, plot_top_interactions
+from captum_spex.viz import (
+    html_report,
+    pairwise_matrix,
+    plot_interaction_heatmap,
+    plot_text_interactions,
+    plot_top_interactions,
+    to_visualization_records,
+)
 from captum_spex.viz._common import NEGATIVE, POSITIVE, display_names
 
 from .conftest import TOKENS, from_mobius
@@ -160,3 +170,79 @@ def test_pairwise_views_of_a_constant_only_explanation_are_empty():
     assert len(feats) == 3 and not matrix.any()
     fig, _ = plot_interaction_heatmap(inter, m=3)
     assert fig is not None
+
+
+# ---------------------------------------------------------------------- the index table
+@pytest.mark.parametrize("name", list(INDICES))
+def test_titles_come_from_the_index_table(sentence, name):
+    spec = INDICES[name]
+    label = spec.label(sentence.resolve_order(name))
+    fig, ax = plot_top_interactions(sentence, k=3, index=name)
+    assert ax.get_title().endswith(f"by |{label}|")
+    assert ax.get_xlabel() == f"{label} value"
+    fig, ax = plot_interaction_heatmap(sentence, m=4, index=name)
+    assert (
+        ax.get_title()
+        == f"Pairwise {spec.label(2 if spec.ordered else None)} among the top 4 features"
+    )
+    fig, ax = plot_text_interactions(sentence, k=2, index=name)
+    assert ax.texts[0].get_text().endswith(f"by |{label}|")
+    page = html_report(sentence, k=2, index=name, plots=False)
+    assert f"terms by |{html.escape(label)}|</h2>" in page
+
+
+def test_a_new_table_entry_reaches_the_views(sentence, monkeypatch):
+    spec = IndexSpec("half", "Half-Möbius", lambda u, t, ell: Fraction(int(u == t), 2), "")
+    monkeypatch.setitem(INDICES, "half", spec)
+    try:
+        fig, ax = plot_top_interactions(sentence, k=2, index="half")
+        assert ax.get_title() == "Top 2 terms by |Half-Möbius|"
+        assert [t.get_text() for t in ax.texts] == ["+1", "+0.75"]  # half of 2 and 1.5
+    finally:
+        _fourier_weights.cache_clear()
+
+
+def test_view_messages_name_the_view(sentence):
+    valid = ", ".join(repr(name) for name in INDICES)
+    cases = [
+        (
+            lambda: plot_top_interactions(sentence, k=-1),
+            "The 'k' parameter of plot_top_interactions must be an int >= 0; got -1.",
+        ),
+        (
+            lambda: plot_top_interactions(sentence, order=11),
+            "The 'order' parameter of plot_top_interactions must be an int in [1, 10] or None; "
+            "got 11.",
+        ),
+        (
+            lambda: plot_text_interactions(sentence, index="nope"),
+            f"The 'index' parameter of plot_text_interactions must be one of {valid}; got 'nope'.",
+        ),
+        (
+            lambda: html_report(sentence, k=0),
+            "The 'k' parameter of html_report must be an int >= 1; got 0.",
+        ),
+        (
+            lambda: pairwise_matrix(sentence, rank_by="sii"),
+            "The 'rank_by' parameter of pairwise_matrix must be one of 'shapley', 'banzhaf'; "
+            "got 'sii'.",
+        ),
+        (
+            lambda: plot_interaction_heatmap(sentence, output=1),
+            "The 'output' parameter of plot_interaction_heatmap must be an int in [0, 0] or "
+            "None; got 1.",
+        ),
+        (
+            lambda: to_visualization_records(sentence, min_order=0),
+            "The 'min_order' parameter of to_visualization_records must be an int >= 1; got 0.",
+        ),
+        (
+            lambda: plot_top_interactions(sentence, feature_names=["a"]),
+            "The 'feature_names' parameter of plot_top_interactions must be a sequence of str "
+            "with one entry per feature (n_features=10); got ['a'].",
+        ),
+    ]
+    for call, message in cases:
+        with pytest.raises(ValueError) as info:
+            call()
+        assert str(info.value) == message

@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 
+from captum_spex.interactions import Interactions
 from captum_spex.viz import html_report
 from captum_spex.viz.report import json_for_script
 
@@ -140,3 +141,12 @@ def test_report_errors(evil):
         html_report(inter, ["a"])
     with pytest.raises(ValueError, match="given together"):
         html_report(inter, image=np.zeros((4, 4)))
+
+
+def test_generator_names_the_package_version():
+    import captum_spex
+    from captum_spex._version import __version__
+
+    assert __version__ == captum_spex.__version__
+    page = html_report(Interactions(2, [(0,)], [1.0]), plots=False)
+    assert f'content="captum-spex {__version__}"' in page

@@ -1,0 +1,323 @@
+"""The views of an explanation: its Fourier coefficients, every index of the table
+:data:`~captum_spex.indices.INDICES`, per-feature values and the top-k ranking.
+
+:class:`_IndexViews` holds the methods of :class:`~captum_spex.Interactions` that derive
+values from the stored Fourier coefficients; the class itself (construction, prediction,
+persistence) is in :mod:`captum_spex.interactions`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from captum_spex._terms import _readonly
+from captum_spex._validation import Bool, Int, Optional, Real, check_param, check_params
+from captum_spex.indices import (
+    IndexName,
+    SparseTerms,
+    _check_index,
+    _check_order,
+    array_to_terms,
+    banzhaf_values,
+    fourier_to_index,
+    shapley_values,
+)
+
+__all__ = ["TopTerm"]
+
+_TOP_PARAMS = {
+    "k": Int(0),
+    "include_constant": Bool(),
+    "min_order": Int(0),
+    "rtol": Optional(Real(0.0)),
+}
+
+
+class TopTerm(NamedTuple):
+    """One entry of :meth:`Interactions.top`: unpacks as ``(term, value)``.
+
+    Attributes
+    ----------
+    term : tuple of int
+        Ascending feature ids; ``()`` is the constant.
+    value : float or numpy.ndarray
+        The index value (a 1-D array over outputs for a multi-output ranking).
+    """
+
+    term: tuple[int, ...]
+    value: Any
+
+
+class _IndexViews:
+    """Methods of ``Interactions`` reading its Fourier coefficients.
+
+    The host sets ``_n_features``, ``_max_degree``, ``_multi``, the read-only canonical
+    arrays ``_indices``, ``_degrees``, ``_values`` (2-D) and an empty ``_cache`` dict.
+    """
+
+    _n_features: int
+    _max_degree: int
+    _multi: bool
+    _indices: np.ndarray
+    _degrees: np.ndarray
+    _values: np.ndarray
+    _cache: dict[tuple[str, int | None], SparseTerms]
+
+    def fourier(self, output: int | None = None) -> dict[tuple[int, ...], Any]:
+        """Fourier coefficients as a dict ``{term: value}``.
+
+        Parameters
+        ----------
+        output : int, optional
+            For a multi-output explanation, the output to return (values are floats);
+            with None each value is a 1-D array over outputs.
+
+        Returns
+        -------
+        dict
+            ``{tuple: float}`` (or ``{tuple: ndarray}`` for multi-output with ``output=None``).
+
+        Examples
+        --------
+        >>> from captum_spex import Interactions
+        >>> Interactions(2, [(1,), ()], [2.0, 1.0]).fourier()
+        {(): 1.0, (1,): 2.0}
+        """
+        res = SparseTerms(self._indices, self._degrees, self._values)
+        return self._as_dict(res, output, "Interactions.fourier")
+
+    def _as_dict(
+        self, res: SparseTerms, output: int | None, caller: str
+    ) -> dict[tuple[int, ...], Any]:
+        keys = array_to_terms(res.indices, res.degrees)
+        if self._multi and output is None:
+            return {k: v for k, v in zip(keys, res.values.copy(), strict=True)}
+        column = self._check_output(output, caller)
+        return dict(zip(keys, res.values[:, column].tolist(), strict=True))
+
+    def _check_output(self, output: int | None, caller: str) -> int:
+        output = check_param(output, "output", Optional(Int(0, self._values.shape[1] - 1)), caller)
+        return 0 if output is None else output
+
+    # ------------------------------------------------------------------ indices
+    def _fourier_terms(self) -> SparseTerms:
+        return SparseTerms(self._indices, self._degrees, self._values)
+
+    def resolve_order(self, index: IndexName, order: int | None = None) -> int | None:
+        """The order an index is computed at: ``order``, else :attr:`max_degree` for the
+        ordered indices (``INDICES[index].ordered``), else None (no cap).
+
+        Examples
+        --------
+        >>> from captum_spex import Interactions
+        >>> inter = Interactions(3, [(), (0, 1)], [1.0, 0.5])
+        >>> inter.resolve_order("fsii"), inter.resolve_order("fsii", 1), inter.resolve_order("sii")
+        (2, 1, None)
+        """
+        return self._resolve_order(index, order, "Interactions.resolve_order")
+
+    def _resolve_order(self, index: str, order: int | None, caller: str) -> int | None:
+        spec = _check_index(index, caller)
+        order = _check_order(order, self._n_features, caller)
+        if order is None and spec.ordered:
+            order = min(max(self._max_degree, 1), self._n_features)
+        return order
+
+    def _index(self, index: str, order: int | None, caller: str) -> SparseTerms:
+        order = self._resolve_order(index, order, caller)
+        key = (index, order)
+        if key not in self._cache:
+            res = fourier_to_index(self._fourier_terms(), self._n_features, index, order)
+            self._cache[key] = SparseTerms(*(_readonly(np.asarray(a)) for a in res))
+        return self._cache[key]
+
+    def index_arrays(self, index: IndexName = "mobius", order: int | None = None) -> SparseTerms:
+        """An index in array form, for vectorised work (plots, exports).
+
+        Parameters
+        ----------
+        index : str, default "mobius"
+            See :meth:`index`.
+        order : int, optional
+            See :meth:`index`.
+
+        Returns
+        -------
+        SparseTerms
+            Read-only ``indices`` ``(K, D)`` (padded with -1), ``degrees`` ``(K,)`` and
+            ``values`` ``(K,)`` or ``(K, n_outputs)``, in canonical order.
+
+        Examples
+        --------
+        >>> from captum_spex import Interactions
+        >>> inter = Interactions(2, [(), (0, 1)], [1.0, 0.5])
+        >>> inter.index_arrays("mobius").degrees.tolist()
+        [0, 1, 1, 2]
+        """
+        res = self._index(index, order, "Interactions.index_arrays")
+        return res if self._multi else SparseTerms(res.indices, res.degrees, res.values[:, 0])
+
+    def index(
+        self, index: IndexName, order: int | None = None, output: int | None = None
+    ) -> dict[tuple[int, ...], Any]:
+        """Interaction index as a sparse dict ``{term: value}``.
+
+        Parameters
+        ----------
+        index : str
+            A name of :data:`captum_spex.indices.INDICES` ("fourier", "mobius", "bii",
+            "sii", "k-sii", "stii", "fsii", "fbii"); ``INDICES[index].description`` says
+            what each one is.
+        order : int, optional
+            The order ``l`` of the ordered indices ("k-sii", "stii", "fsii", "fbii";
+            default :attr:`max_degree`). For the other indices an optional cap: only
+            terms with ``|T| <= order`` are returned. Must satisfy
+            ``1 <= order <= n_features``.
+        output : int, optional
+            See :meth:`fourier`.
+
+        Returns
+        -------
+        dict
+            ``{tuple: float}`` in canonical order (by degree, then lexicographically), on
+            every subset where the index can be non-zero; includes the constant ``()``.
+
+        Raises
+        ------
+        ValueError
+            If ``index`` is not a valid name (the message lists them) or ``order`` is out
+            of range.
+
+        Examples
+        --------
+        >>> from captum_spex import Interactions
+        >>> inter = Interactions(3, [(), (0,), (1, 2)], [1.0, 0.5, -2.0])
+        >>> inter.index("fsii", order=1)  # order 1: the Shapley values (0 for 1 and 2)
+        {(): -0.5, (0,): -1.0}
+        >>> inter.index("stii", order=2)
+        {(): -0.5, (0,): -1.0, (1,): 4.0, (2,): 4.0, (1, 2): -8.0}
+        """
+        caller = "Interactions.index"
+        return self._as_dict(self._index(index, order, caller), output, caller)
+
+    def mobius(self, output: int | None = None) -> dict[tuple[int, ...], Any]:
+        """Möbius (Harsanyi) coefficients ``a(T)``: ``f(m) = sum_{T <= kept(m)} a(T)``.
+
+        Examples
+        --------
+        >>> from captum_spex import Interactions
+        >>> Interactions(1, [(), (0,)], [1.0, 0.5]).mobius()
+        {(): 1.5, (0,): -1.0}
+        """
+        caller = "Interactions.mobius"
+        return self._as_dict(self._index("mobius", None, caller), output, caller)
+
+    def shapley_values(self, output: int | None = None) -> np.ndarray:
+        """Shapley values, ``(n_features,)`` or ``(n_features, n_outputs)``.
+
+        They satisfy efficiency: ``sum_i phi_i = f(all kept) - f(none kept)``.
+
+        Examples
+        --------
+        >>> from captum_spex import Interactions
+        >>> Interactions(2, [(), (0,), (0, 1)], [1.0, 0.5, 2.0]).shapley_values().tolist()
+        [-1.0, 0.0]
+        """
+        values = shapley_values(self._fourier_terms(), self._n_features)
+        return self._per_feature(values, output, "Interactions.shapley_values")
+
+    def banzhaf_values(self, output: int | None = None) -> np.ndarray:
+        """Banzhaf values ``beta_i = -2 F({i})``, ``(n_features,)`` or ``(n_features, n_outputs)``.
+
+        Examples
+        --------
+        >>> from captum_spex import Interactions
+        >>> Interactions(2, [(), (0,), (0, 1)], [1.0, 0.5, 2.0]).banzhaf_values().tolist()
+        [-1.0, 0.0]
+        """
+        values = banzhaf_values(self._fourier_terms(), self._n_features)
+        return self._per_feature(values, output, "Interactions.banzhaf_values")
+
+    def _per_feature(self, values: np.ndarray, output: int | None, caller: str) -> np.ndarray:
+        if self._multi and output is None:
+            return values
+        return values[:, self._check_output(output, caller)]
+
+    def top(
+        self,
+        k: int = 10,
+        index: IndexName = "mobius",
+        order: int | None = None,
+        *,
+        output: int | None = None,
+        include_constant: bool = False,
+        min_order: int = 0,
+        rtol: float | None = None,
+    ) -> list[TopTerm]:
+        """The ``k`` largest-magnitude terms of an index, largest first.
+
+        Parameters
+        ----------
+        k : int, default 10
+            Number of terms to return (fewer if the index has fewer).
+        index : str, default "mobius"
+            Any name accepted by :meth:`index`.
+        order : int, optional
+            See :meth:`index`.
+        output : int, optional
+            For multi-output explanations, rank one output; with None, rank by the
+            Euclidean norm over outputs and return 1-D arrays as values.
+        include_constant : bool, default False
+            Whether the constant ``()`` may appear.
+        min_order : int, default 0
+            Smallest term size returned; 2 returns only genuine interactions.
+        rtol : float, optional
+            Leave out the terms whose magnitude is at most ``rtol`` times the largest
+            magnitude of the index (over all its terms); e.g. ``1e-12`` drops values that
+            are zero up to rounding. None keeps every term.
+
+        Returns
+        -------
+        list of TopTerm
+            ``(term, value)`` named tuples; ties keep the canonical order.
+
+        Examples
+        --------
+        >>> from captum_spex import Interactions
+        >>> inter = Interactions(3, [(), (0,), (1, 2)], [5.0, 0.5, -2.0])
+        >>> inter.top(2, index="fourier")
+        [TopTerm(term=(1, 2), value=-2.0), TopTerm(term=(0,), value=0.5)]
+        >>> inter.top(index="fourier", min_order=2)
+        [TopTerm(term=(1, 2), value=-2.0)]
+        """
+        caller = "Interactions.top"
+        params = check_params(
+            caller,
+            _TOP_PARAMS,
+            k=k,
+            include_constant=include_constant,
+            min_order=min_order,
+            rtol=rtol,
+        )
+        res = self._index(index, order, caller)
+        values = res.values
+        if self._multi and output is None:
+            magnitude = np.sqrt(np.sum(values**2, axis=1))
+            column = None
+        else:
+            column = self._check_output(output, caller)
+            magnitude = np.abs(values[:, column])
+        keep = res.degrees >= params["min_order"]
+        if not params["include_constant"]:
+            keep &= res.degrees != 0
+        if params["rtol"] is not None:
+            largest = float(magnitude.max()) if magnitude.size else 0.0
+            keep &= magnitude > params["rtol"] * largest
+        candidates = np.flatnonzero(keep)
+        ranked = candidates[np.argsort(-magnitude[candidates], kind="stable")][: params["k"]]
+        terms = array_to_terms(res.indices[ranked], res.degrees[ranked])
+        if column is None:
+            return [TopTerm(t, values[r].copy()) for t, r in zip(terms, ranked, strict=True)]
+        return [TopTerm(t, v) for t, v in zip(terms, values[ranked, column].tolist(), strict=True)]
