@@ -145,3 +145,31 @@ def test_the_numpy_twins_are_test_only():
         assert "kernels_ref" not in path.read_text(encoding="utf-8").replace(
             "tests/engine/kernels_ref.py", ""
         ), path
+
+
+# Rooms stay small: a file a reader takes in at once, functions that fit a screen.
+MAX_FILE_LINES = 470
+MAX_FUNCTION_CODE_LINES = 80
+
+
+def _code_lines(lines: list[str], node: ast.AST) -> int:
+    """Lines of code in a function body: no docstring, comments or blank lines."""
+    body = node.body
+    first = body[0]
+    if isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant):
+        if len(body) == 1:
+            return 0
+        first = body[1]
+    text = lines[first.lineno - 1 : node.end_lineno]
+    return sum(1 for line in text if line.strip() and not line.strip().startswith("#"))
+
+
+@pytest.mark.parametrize("path", _sources(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_rooms_stay_small(path):
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    assert len(lines) <= MAX_FILE_LINES, f"{path.name}: {len(lines)} lines"
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            n = _code_lines(lines, node)
+            assert n <= MAX_FUNCTION_CODE_LINES, f"{path.name}:{node.name} has {n} lines of code"
