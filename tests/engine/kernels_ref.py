@@ -198,3 +198,25 @@ def peel_ref(
         if not progress:
             break
     return terms, big_u
+
+
+def lasso_path_gram_ref(gram, corr, alphas, max_sweeps, tol):
+    """Twin of ``_lasso_kernels.lasso_path_gram``: cyclic coordinate descent, plain NumPy."""
+    m = gram.shape[0]
+    w = np.zeros(m)
+    out = np.zeros((alphas.shape[0], m))
+    for a, alpha in enumerate(alphas):
+        for _ in range(max_sweeps):
+            biggest = 0.0
+            for j in range(m):
+                gjj = gram[j, j]
+                if gjj <= 0.0:
+                    continue
+                z = corr[j] - gram[j] @ w + gjj * w[j]
+                new = np.sign(z) * max(abs(z) - alpha, 0.0) / gjj
+                biggest = max(biggest, abs(new - w[j]) * np.sqrt(gjj))
+                w[j] = new
+            if biggest < tol:
+                break
+        out[a] = w
+    return out

@@ -7,7 +7,7 @@ Examples
 --------
 >>> from captum_spex.engine.methods import available_methods, get_method
 >>> available_methods()
-('spex', 'proxy')
+('spex', 'proxy', 'auto')
 >>> get_method("proxy").description.split(":")[0]
 'ProxySPEX'
 """
@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 from ._base import Method, MethodResult, Plan, Query
+from .auto import AutoMethod
 from .exact import ExactMethod, uses_exact
 from .proxy import ProxyMethod
 from .sparse import SparseMethod
@@ -80,4 +81,5 @@ def method_for(name: str, n_features: int, n_samples: int) -> Method:
 register_method(ExactMethod())
 register_method(SparseMethod())
 register_method(ProxyMethod())
+register_method(AutoMethod())
 _BUILTIN = frozenset(_REGISTRY)
