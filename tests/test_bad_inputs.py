@@ -51,9 +51,15 @@ def test_bad_n_features(bad):
 
 
 @SETTINGS
-@given(bad=st.one_of(BAD_INTS, st.integers(min_value=1, max_value=700)))
+@given(bad=st.one_of(BAD_INTS, st.integers(min_value=1, max_value=31)))
 def test_bad_or_too_small_n_samples(bad):
     _check(*_call(n_samples=bad), ["n_samples"])
+
+
+@SETTINGS
+@given(bad=st.integers(min_value=1, max_value=700))
+def test_budget_below_the_spex_design_minimum(bad):
+    _check(*_call(n_samples=bad, method="spex"), ["n_samples"])
 
 
 @SETTINGS

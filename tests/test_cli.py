@@ -111,6 +111,8 @@ def test_budget_below_the_minimum_is_reported(tiny, tmp_path, capsys):
             "cat",
             "--n-samples",
             "40",
+            "--method",
+            "spex",
             "--out",
             str(tmp_path),
             "--no-progress",
@@ -118,6 +120,15 @@ def test_budget_below_the_minimum_is_reported(tiny, tmp_path, capsys):
     )
     assert code == 2
     assert "n_samples" in capsys.readouterr().err
+
+
+@pytest.mark.filterwarnings("ignore::captum_spex.SpexFitWarning")
+def test_the_default_answers_below_the_spex_minimum(tiny, tmp_path):
+    argv = ["--context", " ".join(["the cat sat"] * 10), "--target", "cat", "--n-samples"]
+    code = cli.main([*argv, "40", "--out", str(tmp_path), "--no-progress"])
+    assert code == 0
+    saved = json.loads((tmp_path / "interactions.json").read_text())
+    assert saved["n_queries"] == 40 and saved["method"] == "auto"
 
 
 def test_default_example_splits_back_to_its_text():

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..engine.methods import available_methods, get_method
+from ..engine.methods import DEFAULT_METHOD, available_methods, get_method
 from .prompts import UNITS, default_example, qa_template_input, split_context
 
 __all__ = ["main", "build_parser"]
@@ -56,10 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument(
         "--method",
         choices=available_methods(),
-        default="spex",
+        default=DEFAULT_METHOD,
         help="explanation method: "
         + "; ".join(f"{m}: {get_method(m).description}" for m in available_methods())
-        + " (spex)",
+        + f" ({DEFAULT_METHOD})",
     )
     ex.add_argument(
         "--dtype",

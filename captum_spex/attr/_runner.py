@@ -26,7 +26,7 @@ from ..distributed import ModelFactory
 from ..engine.bch import bch_code
 from ..engine.design import design_cost, holdout_size
 from ..engine.errors import SpexQueryError
-from ..engine.methods import uses_exact
+from ..engine.methods import DEFAULT_METHOD, uses_exact
 from ..engine.spex import SPEX_PARAMS, PreparedRun, check_method_options, prepare_run
 from ..interactions import Interactions
 from ..store import fingerprint, qualified_name
@@ -148,7 +148,7 @@ class Runner:
     n_samples: int | None
     max_degree: int
     seed: int
-    method: str = "spex"
+    method: str = DEFAULT_METHOD
     options: dict = field(default_factory=dict)
     cache: str | os.PathLike[str] | None = None
     executor: Executor | None = None

@@ -20,6 +20,7 @@ from captum.attr import (
 from torch import Tensor
 
 from .._validation import Int, check_params
+from ..engine.methods import DEFAULT_METHOD
 from ._compat import _convert_ids_to_pretty_tokens
 from ._generate import generate_target
 from ._lm import as_ids as _as_ids
@@ -144,7 +145,7 @@ class LLMSpexAttribution(LLMAttribution):
         max_batch_tokens: int = 8192,
         attribution: Literal["shapley", "banzhaf"] = "shapley",
         cache: str | os.PathLike[str] | None = None,
-        method: str = "spex",
+        method: str = DEFAULT_METHOD,
         executor: Executor | None = None,
         max_retries: int = 2,
     ) -> LLMSpexAttributionResult:
@@ -187,8 +188,10 @@ class LLMSpexAttribution(LLMAttribution):
             model's weights, the input (template, values, baselines, mask), the target and
             ``attr_target``. Masks are committed 1,024 at a time; a rerun after a crash
             scores only the missing ones.
-        method : {"spex", "proxy"}, default "spex"
-            "proxy" runs ProxySPEX (boosted trees on uniform masks, the ``proxy`` extra).
+        method : str, default "auto"
+            A registered method, as in :func:`captum_spex.spex`: "auto" (the SPEX design,
+            a low-order screen and boosted trees, one cross-validated sparse fit), "spex"
+            (the SPEX decoder alone) or "proxy" (ProxySPEX).
         executor : concurrent.futures.Executor, optional
             Score the batches of masked prompts on an executor (see
             :func:`captum_spex.spex`). The scoring closure holds the model, so use a thread

@@ -17,6 +17,7 @@ from captum.attr import PerturbationAttribution
 from torch import Tensor
 
 from .._validation import check_params
+from ..engine.methods import DEFAULT_METHOD
 from ..interactions import Interactions
 from ._captum_args import check_baselines, check_feature_mask, check_inputs, check_target
 from ._compat import (
@@ -123,7 +124,7 @@ class SpexInteractions(PerturbationAttribution):
         seed: int = 0,
         attribution: Literal["shapley", "banzhaf"] = "shapley",
         *,
-        method: str = "spex",
+        method: str = DEFAULT_METHOD,
         cache: str | os.PathLike[str] | None = None,
         executor: Executor | None = None,
         max_retries: int = 2,
@@ -246,7 +247,7 @@ class SpexInteractions(PerturbationAttribution):
         show_progress: bool = False,
         seed: int = 0,
         *,
-        method: str = "spex",
+        method: str = DEFAULT_METHOD,
         cache: str | os.PathLike[str] | None = None,
         executor: Executor | None = None,
         max_retries: int = 2,
@@ -279,9 +280,10 @@ class SpexInteractions(PerturbationAttribution):
             Show a progress bar ("Spex Interactions attribution") over the forward calls.
         seed : int, default 0
             Seed of the query design.
-        method : {"spex", "proxy"}, default "spex"
-            "proxy" runs ProxySPEX (boosted trees on uniform masks; the ``proxy`` extra),
-            which needs far fewer queries when interactions are hierarchical (AND-like).
+        method : str, default "auto"
+            A registered method, as in :func:`captum_spex.spex`: "auto" (the SPEX design,
+            a low-order screen and boosted trees, one cross-validated sparse fit), "spex"
+            (the SPEX decoder alone) or "proxy" (ProxySPEX: boosted trees on uniform masks).
         cache : str or os.PathLike, optional
             SQLite file of finished model queries, keyed by the identity of the model, the
             example, its baselines, target, extra arguments and feature groups, and the mask.

@@ -42,7 +42,7 @@ _CG_MAX_ITER = 200
 _PER_FOLD_ROWS = 4000
 # cross-validation runs on at most this many rows (a random subset); the chosen support
 # is then refitted on every row
-_MAX_CV_ROWS = 10000
+_MAX_CV_ROWS = 5000
 _CHUNK = 8192
 
 
@@ -292,7 +292,9 @@ def select_joint(
     ys = values[rows][scored[rows]]
     sst = np.sum((ys - ys.mean(axis=0)) ** 2, axis=0)
     sst = np.where(sst > 0, sst, 1.0)
-    shared = None if rows.size <= _PER_FOLD_ROWS else candidates(np.arange(n_rows))
+    shared = None if n_rows <= _PER_FOLD_ROWS else candidates(np.arange(n_rows))
+    if shared is not None:
+        gram_all, xy_all = _gram(masks[rows], values[rows], shared.supports, shared.degrees)
     oof: dict = {}  # out-of-fold predictions of every fit, on the scored rows
     n_folds_scored = 0
     test_rows = []
@@ -302,10 +304,17 @@ def select_joint(
             continue
         n_folds_scored += 1
         test_rows.append(test)
-        cand = shared if shared is not None else candidates(train)
-        x_tr = parity_features(masks[train], cand.supports, cand.degrees)
-        x_te = parity_features(masks[test], cand.supports, cand.degrees)
-        gram, xy = x_tr.T @ x_tr, x_tr.T @ values[train]
+        if shared is not None:  # one Gram of every CV row, minus the fold's own rows
+            cand = shared
+            out = rows[folds == k]
+            x_out = parity_features(masks[out], cand.supports, cand.degrees)
+            gram, xy = gram_all - x_out.T @ x_out, xy_all - x_out.T @ values[out]
+            x_te = x_out[scored[out]]
+        else:
+            cand = candidates(train)
+            x_tr = parity_features(masks[train], cand.supports, cand.degrees)
+            x_te = parity_features(masks[test], cand.supports, cand.degrees)
+            gram, xy = x_tr.T @ x_tr, x_tr.T @ values[train]
         for v, variant in enumerate(variants):
             c, ranked = _variant_columns(cand, variant)
             fits = _configs(gram[np.ix_(c, c)], xy[c], train.size, ranked, variant == dense)

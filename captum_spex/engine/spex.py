@@ -33,7 +33,15 @@ from .._validation import (
 )
 from ..interactions import Interactions
 from .errors import SpexFitWarning, SpexQueryError
-from .methods import Method, Plan, available_methods, get_method, method_for, uses_exact
+from .methods import (
+    DEFAULT_METHOD,
+    Method,
+    Plan,
+    available_methods,
+    get_method,
+    method_for,
+    uses_exact,
+)
 from .query import QueryRunner, ValueFunction, open_store
 
 __all__ = [
@@ -94,7 +102,11 @@ def check_method_options(method: str, caller: str, **given: Any) -> dict[str, An
 
 
 def check_budget(
-    n_features: int, n_samples: int, max_degree: int, caller: str = "spex", method: str = "spex"
+    n_features: int,
+    n_samples: int,
+    max_degree: int,
+    caller: str = "spex",
+    method: str = DEFAULT_METHOD,
 ) -> None:
     """Raise ``ValueError`` naming the minimum when ``n_samples`` cannot run (before any
     query)."""
@@ -189,7 +201,7 @@ def prepare_run(
     n_samples: int,
     max_degree: int,
     seed: int,
-    method: str = "spex",
+    method: str = DEFAULT_METHOD,
     options: Mapping[str, Any] | None = None,
     caller: str = "spex",
 ) -> PreparedRun:
@@ -206,7 +218,7 @@ def prepare_run(
 
 
 def planned_queries(
-    n_features: int, n_samples: int, max_degree: int, seed: int, method: str = "spex"
+    n_features: int, n_samples: int, max_degree: int, seed: int, method: str = DEFAULT_METHOD
 ) -> int:
     """The number of masks ``spex()`` will evaluate with these arguments."""
     impl = method_for(method, n_features, n_samples)
@@ -230,7 +242,7 @@ def spex(
     executor: Executor | None = None,
     max_retries: int = 2,
     on_batch: Callable[[int], None] | None = None,
-    method: str = "spex",
+    method: str = DEFAULT_METHOD,
     n_terms: int | None = None,
 ) -> Interactions:
     """Explain a set function by its sparse Fourier (Walsh-Hadamard) interactions with SPEX.
@@ -287,9 +299,14 @@ def spex(
     on_batch : callable, optional
         Called in the caller's process with the number of masks of every finished batch
         (for the progress bars of front ends).
-    method : str, default "spex"
+    method : str, default "auto"
         A registered method (:func:`captum_spex.engine.methods.available_methods`).
-        "spex": the sparse Fourier design and decoder. "proxy": ProxySPEX, LightGBM trees
+        "auto" (the default): the SPEX design when the budget affords it (uniform masks
+        below its minimum, down to 32 queries), then candidates from the peeling decoder,
+        a first-order/pair screen and boosted trees, and one sparse fit chosen by
+        cross-validation: never less faithful than a regression on the same queries, and
+        as faithful as SPEX on Fourier-sparse functions.
+        "spex": the sparse Fourier design and decoder alone. "proxy": ProxySPEX, LightGBM trees
         fitted on ``n_samples`` uniform masks and read off exactly (needs the ``proxy``
         extra; far fewer queries when interactions are hierarchical, AND-like). Whatever
         the method, the exact transform runs when ``2^n <= n_samples``.

@@ -27,8 +27,15 @@ def test_spex_interactions_proxy_finds_the_and_below_the_spex_minimum():
     assert inter.n_queries <= budget
     assert inter.top(1)[0].term == (3, 17)
     assert inter.top(1)[0].value == pytest.approx(3.0, abs=1e-3)  # ridge refit
-    with pytest.raises(ValueError, match="n_samples"):
-        SpexInteractions(_and_model).attribute_interactions(x, n_samples=budget, max_degree=3)
+    with pytest.raises(ValueError, match="n_samples"):  # SPEX alone needs its design
+        SpexInteractions(_and_model).attribute_interactions(
+            x, n_samples=budget, max_degree=3, method="spex"
+        )
+    default = SpexInteractions(_and_model).attribute_interactions(
+        x, n_samples=budget, max_degree=3
+    )  # the default answers below the SPEX minimum, and says how
+    assert default.method == "auto" and "below the SPEX design" in default.diagnostics["design"]
+    assert default.top(1)[0].term == (3, 17)
     with pytest.raises(ValueError, match="method"):
         SpexInteractions(_and_model).attribute(x, n_samples=budget, method="tree")
 

@@ -237,8 +237,9 @@ class GatedPair(nn.Module):
         return 3.0 * gate.to(x.dtype) + self.linear(x).squeeze(-1)
 
 
+@pytest.mark.parametrize("method", ["auto", "spex"])
 @pytest.mark.parametrize("kind", ["and", "xor"])
-def test_planted_pair_in_40_groups_is_ranked_first_by_the_sparse_path(kind):
+def test_planted_pair_in_40_groups_is_ranked_first_by_the_sparse_path(kind, method):
     n_groups = 40
     elem_group = torch.arange(2 * n_groups) % n_groups  # element e belongs to group e % 40
     ids = 10 * elem_group + 7  # non-consecutive ids
@@ -249,9 +250,11 @@ def test_planted_pair_in_40_groups_is_ranked_first_by_the_sparse_path(kind):
     x = torch.ones(1, 2 * n_groups)
     explainer = SpexInteractions(model)
     inter = explainer.attribute_interactions(
-        x, feature_mask=ids.unsqueeze(0), max_degree=2, perturbations_per_eval=512
+        x, feature_mask=ids.unsqueeze(0), max_degree=2, perturbations_per_eval=512, method=method
     )
-    assert inter.diagnostics["mode"] == "sparse"
+    # the default keeps the decoder's exact answer when it explains every held-out mask
+    assert inter.diagnostics["mode"] == {"spex": "sparse", "auto": "auto"}[method]
+    assert method == "spex" or inter.diagnostics["chosen"] == "SPEX decoder"
     assert inter.n_queries <= _default_n_samples(n_groups, 2) < 2**n_groups
     assert inter.diagnostics["feature_ids"] == [10 * g + 7 for g in range(n_groups)]
     (term, value), *_ = inter.top(1)
@@ -569,7 +572,9 @@ def test_bad_arguments_raise_with_the_argument_name(kwargs, exc, name):
 def test_budget_below_the_smallest_design_names_n_samples_before_any_forward(batch):
     counted = CountingForward(lambda x: x.sum(1))
     with pytest.raises(ValueError, match="'n_samples'.*at least"):
-        SpexInteractions(counted).attribute(torch.ones(batch, 40), n_samples=100)
+        SpexInteractions(counted).attribute(torch.ones(batch, 40), n_samples=100, method="spex")
+    with pytest.raises(ValueError, match="'n_samples'.*at least 32"):
+        SpexInteractions(counted).attribute(torch.ones(batch, 40), n_samples=20)
     assert counted.batch_sizes == []
 
 

@@ -115,7 +115,7 @@ def test_registry_guards():
 
 
 def test_one_attribute_interactions_call_plans_once_and_builds_one_result(monkeypatch):
-    from captum_spex.engine.methods import sparse
+    from captum_spex.engine.methods import auto, sparse
 
     counts = {"design": 0, "interactions": 0}
     real_design = sparse.plan_design
@@ -130,6 +130,7 @@ def test_one_attribute_interactions_call_plans_once_and_builds_one_result(monkey
         real_init(self, *args, **kwargs)
 
     monkeypatch.setattr(sparse, "plan_design", counting_design)
+    monkeypatch.setattr(auto, "plan_design", counting_design)
     monkeypatch.setattr(Interactions, "__init__", counting_init)
 
     def model(x):
@@ -138,6 +139,6 @@ def test_one_attribute_interactions_call_plans_once_and_builds_one_result(monkey
     inter = SpexInteractions(model).attribute_interactions(
         torch.ones(1, 40), n_samples=5000, max_degree=2, show_progress=True
     )
-    assert inter.diagnostics["mode"] == "sparse"
+    assert inter.diagnostics["mode"] == "auto"  # the default plans the SPEX design once
     assert counts == {"design": 1, "interactions": 1}
     assert inter.feature_names[0] == "feature 0" and "n_forward_calls" in inter.diagnostics

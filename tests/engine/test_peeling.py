@@ -31,6 +31,6 @@ def test_peeling_never_loops_on_terms_it_cannot_subtract(monkeypatch):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = spex(f, n, n_samples=1000, max_degree=3, seed=0)
+        res = spex(f, n, n_samples=1000, max_degree=3, seed=0, method="spex")
     assert calls["n"] <= 10, calls["n"]
     assert res.diagnostics["refine_rounds"] <= 5

@@ -209,7 +209,7 @@ def test_hierarchical_function_below_the_spex_minimum():
     minimum = minimum_budget(n, 5)
     assert budget < minimum
     with pytest.raises(ValueError, match="n_samples"):
-        spex(AndFunction(HIER), n, n_samples=budget, max_degree=5)
+        spex(AndFunction(HIER), n, n_samples=budget, max_degree=5, method="spex")
 
     f = AndFunction(HIER)
     res = proxy_spex(f, n, n_samples=budget, max_degree=5, seed=0)
@@ -225,7 +225,7 @@ def test_hierarchical_function_below_the_spex_minimum():
 
     # SPEX at its own (larger) minimum budget does no better
     g = AndFunction(HIER)
-    res_spex = spex(g, n, n_samples=minimum, max_degree=5, seed=0)
+    res_spex = spex(g, n, n_samples=minimum, max_degree=5, seed=0, method="spex")
     assert res_spex.n_queries > res.n_queries
     assert r2_proxy >= r2(g.exact(held), res_spex.predict(held)) - 1e-9
 

@@ -21,6 +21,7 @@ from .proxy import ProxyMethod
 from .sparse import SparseMethod
 
 __all__ = [
+    "DEFAULT_METHOD",
     "Method",
     "MethodResult",
     "Plan",
@@ -34,6 +35,9 @@ __all__ = [
 ]
 
 _REGISTRY: dict[str, Method] = {}
+
+#: The method every front end uses unless told otherwise.
+DEFAULT_METHOD = "auto"
 
 
 def register_method(method: Method, *, replace: bool = False) -> Method:

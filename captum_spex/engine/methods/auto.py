@@ -1,18 +1,19 @@
-"""The default method: every query serves every part, and held-out masks choose.
+"""The default method: every query serves every part, and cross-validation chooses.
 
-1. Half the budget (all of it when the SPEX design would not fit twice) goes to uniform
-   random masks. Their values are split into training and validation rows.
-2. Candidates: first-order terms and the strongest pairs (a low-order screen), the exact
-   expansion of boosted trees (hierarchical, AND-like terms), and, when the SPEX design was
-   queried, the terms the peeling decoder found (high-order and XOR-like terms).
-3. One relaxed-LASSO refit over the union of candidates, its sparsity and ridge penalty
-   chosen on the validation rows; the decoder's own fit competes on the same rows.
-4. If the first half's validation R² is below ``_DESIGN_BELOW`` and the design fits, the
-   second half buys the SPEX design (the function has structure the low-order screen and
-   the trees miss); otherwise more uniform masks. The final fit uses every query.
+1. The queries: the SPEX design (subsampling + BCH delays, with its uniform extras) when
+   the budget affords it, else uniform random masks. Design masks are good regression data
+   too: apart from the delay masks themselves, each is marginally a uniform random mask.
+2. Candidates: the terms the peeling decoder found (high-order and XOR-like terms),
+   first-order terms and the pairs among the strongest of them (a low-order screen), and the
+   exact expansion of boosted trees (hierarchical, AND-like terms).
+3. For each source and their union: a LASSO path, ridge refits of its supports, a dense
+   ridge of all first-order terms and the top-K tree terms; 5-fold cross-validation of the
+   *whole* pipeline (candidates rebuilt inside each fold on small problems) picks the best
+   fit of each, and the best few are combined with non-negative weights.
 
-The validation R² of the chosen fit is ``diagnostics["r2_estimate"]``: none of its rows was
-used to fit the chosen coefficients.
+The cross-validated R² of the result is ``diagnostics["r2_estimate"]``. When the decoder
+alone explains the held-out masks (R² >= ``_DECODER_ENOUGH``), it is the result, as
+``method="spex"`` would return it.
 """
 
 from __future__ import annotations
@@ -26,33 +27,37 @@ from ..boosting import import_lightgbm, tree_candidates
 from ..design import minimum_budget, plan_design, uniform_masks, usable_budget
 from ..errors import R2_WARN, SpexFitWarning, warn_poor_fit
 from ..joint_fit import Candidates, JointFit, merge_candidates, screen_low_order, select_joint
-from ..refine import parity_features
 from ._base import Method, MethodResult, Plan, Query
 from .sparse import _CHASE_DEPTH, _decode
 
 __all__ = ["AutoMethod", "MIN_SAMPLES"]
 
 MIN_SAMPLES = 32
-# below this first-half validation R², the second half buys the SPEX design
-_DESIGN_BELOW = 0.75
+# a decoder fit this good on held-out uniform masks leaves nothing for a joint refit
+_DECODER_ENOUGH = 0.999
 _MIN_VAL = 8
 # trees train on at most this many rows (their cost grows with rows x features)
 _TREE_ROWS = 6000
 _MAX_TREE_TERMS = 300
+# trees split on at most this many features: the strongest of the first-order screen
+_TREE_FEATURES = 200
 _MAX_SINGLETONS = 600
 _TOP_FEATURES = 30
-_MAX_CANDIDATES = 1500
+_MAX_CANDIDATES = 1000
+# beyond this many rows, 3 folds and fewer source variants are cross-validated
+_LARGE_ROWS = 10000
+# the low-order screen reads at most this many rows
+_SCREEN_ROWS = 10000
 
 
 class AutoMethod(Method):
-    """The default: uniform masks plus (when needed) the SPEX design, candidates from a
-    low-order screen, boosted trees and peeling, one relaxed-LASSO refit chosen on held-out
-    masks."""
+    """The default: the SPEX design (or uniform masks below its minimum), candidates from
+    the decoder, a low-order screen and boosted trees, one cross-validated sparse fit."""
 
     name = "auto"
     description = (
-        "default: low-order screen + boosted trees + (when needed) the SPEX design and "
-        "decoder, one sparse refit chosen on held-out masks"
+        "default: SPEX design (uniform masks below its minimum) + peeling, low-order screen "
+        "and boosted trees, one sparse fit chosen by cross-validation"
     )
     progress_label = "SPEX queries"
 
@@ -69,48 +74,39 @@ class AutoMethod(Method):
 
     def plan(self, n_features, n_samples, max_degree, seed, options) -> Plan:
         budget = usable_budget(n_samples, n_features)
-        design_min = minimum_budget(n_features, max_degree)
-        staged = budget >= 2 * design_min
         rng = np.random.default_rng(seed)
-        masks = uniform_masks(rng, n_features, budget // 2 if staged else budget)
-        state = {
-            "budget": budget,
-            "staged": staged,
-            "design_min": design_min,
-            "rng": rng.bit_generator.state,
-        }
+        minimum = minimum_budget(n_features, max_degree)
+        if budget >= minimum:
+            design = plan_design(n_features, budget, max_degree, rng)
+            masks = design.masks
+        else:
+            design, masks = minimum, uniform_masks(rng, n_features, budget)
+        state = {"design": design, "rng": rng.bit_generator.state}
         return Plan(n_features, n_samples, max_degree, seed, masks, dict(options), state)
-
-    def planned_queries(self, plan: Plan) -> int:
-        return int(plan.state["budget"]) if plan.state["staged"] else int(plan.masks.shape[0])
 
     def run(self, plan: Plan, query: Query, show_progress: bool) -> MethodResult:
         rng = np.random.Generator(np.random.PCG64())
         rng.bit_generator.state = plan.state["rng"]
-        masks = plan.masks
-        values = query(masks)
+        design = plan.state["design"]
+        values = query(plan.masks)
         t0 = time.perf_counter()
-        scored = np.ones(masks.shape[0], dtype=bool)  # uniform masks: the ones R² is about
-        diag: dict = {"mode": "auto", "n_uniform": int(masks.shape[0])}
-        design = None
-        if plan.state["staged"]:
-            first = _fit(plan, masks, values, scored, rng, show_progress)
-            diag["first_half_r2"] = _per_output(first.r2_val)
-            masks, values, scored, design = _second_half(
-                plan, query, masks, values, rng, float(np.min(first.r2_val)), diag
-            )
+        scored = np.ones(plan.masks.shape[0], dtype=bool)
+        diag: dict = {"mode": "auto"}
+        decoded = None
+        if isinstance(design, int):
+            diag["design"] = f"uniform masks: the budget is below the SPEX design ({design})"
         else:
-            diag["design"] = (
-                f"uniform only: the budget is below twice the SPEX design minimum "
-                f"({plan.state['design_min']})"
-            )
-        fit = _fit(plan, masks, values, scored, rng, show_progress, design)
-        chosen = "joint refit"
-        if design is not None and float(np.mean(design.r2_val)) > float(np.mean(fit.r2_val)):
-            fit, chosen = design, "SPEX decoder"
+            scored[np.unique(design.inverse[:, :, 0])] = False  # the delay masks themselves
+            decoded = _decoded(design, values, plan)
+            diag["design"] = f"SPEX design (b={design.b}, {design.n_groups} groups)"
+        if decoded is not None and float(np.min(decoded.r2_val)) >= _DECODER_ENOUGH:
+            fit, chosen = decoded, "SPEX decoder"  # nothing left for a joint refit to find
+        else:
+            fit = _fit(plan, plan.masks, values, scored, rng, show_progress, decoded)
+            chosen = "cross-validated fit of " + "+".join(fit.sources)
         terms = [tuple(int(i) for i in s[:d]) for s, d in zip(fit.supports, fit.degrees)]
         diag.update(
-            chosen=chosen if chosen != "joint refit" else "joint refit of " + "+".join(fit.sources),
+            chosen=chosen,
             n_candidates=int(fit.n_candidates),
             n_terms=len(terms),
             n_scored=int(scored.sum()),
@@ -120,76 +116,32 @@ class AutoMethod(Method):
         if float(np.min(fit.r2_val)) < R2_WARN:
             warn_poor_fit(
                 f"The explanation reconstructs the function poorly: cross-validated R² "
-                f"{float(np.min(fit.r2_val)):.2f} on {int(scored.sum())} uniform masks "
+                f"{float(np.min(fit.r2_val)):.2f} on {int(scored.sum())} masks "
                 f"({len(terms)} terms). Try a larger n_samples, a higher max_degree, or "
                 "grouping features (fewer, coarser features)."
             )
-        return MethodResult(terms, fit.coefs, int(masks.shape[0]), diag)
+        return MethodResult(terms, fit.coefs, int(plan.masks.shape[0]), diag)
 
 
 def _per_output(r2: np.ndarray):
     return float(r2[0]) if r2.size == 1 else [float(v) for v in r2]
 
 
-def _second_half(plan, query, masks, values, rng, first_r2, diag):
-    """Query the rest of the budget: the SPEX design when the first half's fit is poor,
-    else more uniform masks. Returns the grown arrays, the uniform-row flags and the
-    decoder's competing fit (scored on rows it never saw)."""
-    left = plan.state["budget"] - masks.shape[0]
-    n = plan.n_features
-    spec = None
-    if first_r2 < _DESIGN_BELOW:
-        spec = plan_design(n, left, plan.max_degree, rng)
-        new = spec.masks
-        diag["design"] = (
-            f"SPEX design (b={spec.b}, {spec.n_groups} groups): first half R² "
-            f"{first_r2:.2f} < {_DESIGN_BELOW}"
-        )
-    else:
-        new = uniform_masks(rng, n, left)
-        diag["design"] = f"uniform: first half R² {first_r2:.2f} >= {_DESIGN_BELOW}"
-    if n < 64:  # collisions with the first half are possible for small n
-        new = _drop_seen(masks, new)
-    new_values = query(new)
-    start = masks.shape[0]
-    scored = np.ones(start + new.shape[0], dtype=bool)
-    design = None
-    if spec is not None:
-        scored[start : start + spec.n_design] = False
-        if new.shape[0] == spec.masks.shape[0]:
-            design = _decoded(spec, new_values, plan)
-            unseen = np.concatenate(  # the first half and the design's held-out slice
-                [np.arange(start), np.arange(start + new.shape[0] - spec.n_holdout, scored.size)]
-            )
-    masks = np.concatenate([masks, new])
-    values = np.concatenate([values, new_values])
-    if design is not None:
-        pred = parity_features(masks[unseen], design.supports, design.degrees) @ design.coefs
-        ys = values[unseen]
-        sst = np.sum((ys - ys.mean(axis=0)) ** 2, axis=0)
-        design.r2_val = 1.0 - np.sum((ys - pred) ** 2, axis=0) / np.where(sst > 0, sst, 1.0)
-    return masks, values, scored, design
-
-
-def _drop_seen(old: np.ndarray, new: np.ndarray) -> np.ndarray:
-    """``new`` without the masks already in ``old`` (collisions happen for small n)."""
-    seen = {row.tobytes() for row in np.packbits(old, axis=1)}
-    keep = [i for i, row in enumerate(np.packbits(new, axis=1)) if row.tobytes() not in seen]
-    return new[keep]
-
-
-def _decoded(spec, values, plan) -> JointFit:
-    """Peel and refine the design's values: SPEX as is, as a fit that can compete."""
+def _decoded(design, values, plan) -> JointFit:
+    """Peel and refine the design's values: SPEX as is, with its held-out R² (-inf when
+    the budget left no held-out slice)."""
     with warnings.catch_warnings():  # the joint fit's estimate is the one that counts
         warnings.simplefilter("ignore", SpexFitWarning)
-        terms, coefs, _ = _decode(spec, values, plan.max_degree, _CHASE_DEPTH["soft"], False)
+        terms, coefs, diag = _decode(design, values, plan.max_degree, _CHASE_DEPTH["soft"], False)
     width = max((len(t) for t in terms), default=1)
     sup = np.full((len(terms), max(width, 1)), -1, dtype=np.int64)
     deg = np.zeros(len(terms), dtype=np.int64)
     for q, k in enumerate(terms):
         sup[q, : len(k)] = k
         deg[q] = len(k)
-    return JointFit(sup, deg, coefs, 0.0, np.full(values.shape[1], -np.inf), len(terms))
+    r2 = diag.get("r2_estimate")
+    r2 = np.full(values.shape[1], -np.inf) if r2 is None else np.atleast_1d(np.asarray(r2))
+    return JointFit(sup, deg, coefs, 0.0, r2, len(terms))
 
 
 def _fit(plan, masks, values, scored, rng, show_progress, design=None):
@@ -198,24 +150,37 @@ def _fit(plan, masks, values, scored, rng, show_progress, design=None):
 
     def candidates(rows: np.ndarray) -> Candidates:
         uniform = rows[scored[rows]]
+        if uniform.size > _SCREEN_ROWS:
+            uniform = np.sort(np.random.default_rng(seed).choice(uniform, _SCREEN_ROWS, False))
         sources = {}
         if design is not None:
             sources["design"] = (design.supports, design.degrees)
         sup, deg = screen_low_order(masks[uniform], values[uniform], _MAX_SINGLETONS, _TOP_FEATURES)
         sources["first-order"] = (sup[deg == 1], deg[deg == 1])
         sources["pairs"] = (sup[deg == 2], deg[deg == 2])
-        sources["trees"] = _tree_terms(plan, masks, values, rows, seed, show_progress)
+        singles = sup[deg == 1, 0]
+        features = (
+            np.sort(singles[:_TREE_FEATURES])
+            if masks.shape[1] > _TREE_FEATURES
+            else (np.arange(masks.shape[1]))
+        )
+        sources["trees"] = _tree_terms(plan, masks, values, rows, seed, show_progress, features)
         return merge_candidates(sources, limit=_MAX_CANDIDATES)
 
     low = ("first-order", "pairs")
     variants = [("first-order",), low, ("trees",), (*low, "trees")]
     if design is not None:
         variants += [("design",), ("design", *low, "trees")]
-    return select_joint(masks, values, scored, candidates, variants, rng)
+    n_folds = 5
+    if masks.shape[0] > _LARGE_ROWS:  # plenty of rows: fewer folds and source variants
+        n_folds = 3
+        variants = variants[-3:] if design is not None else variants[1:]
+    return select_joint(masks, values, scored, candidates, variants, rng, n_folds)
 
 
-def _tree_terms(plan, masks, values, rows, seed, show_progress):
-    """The largest terms of boosted trees trained on (at most ``_TREE_ROWS`` of) ``rows``."""
+def _tree_terms(plan, masks, values, rows, seed, show_progress, features):
+    """The largest terms of boosted trees trained on (at most ``_TREE_ROWS`` of) ``rows``,
+    over the given ``features`` only (tree cost grows with rows x features)."""
     rows = np.random.default_rng(seed).permutation(rows)[:_TREE_ROWS]
     stop = max(_MIN_VAL, rows.size // 10)  # early stopping on rows of its own
     t_tr, t_va = np.sort(rows[stop:]), np.sort(rows[:stop])
@@ -223,13 +188,14 @@ def _tree_terms(plan, masks, values, rows, seed, show_progress):
         return np.zeros((0, 1), np.int64), np.zeros(0, np.int64)
     sup, deg, _, _ = tree_candidates(
         import_lightgbm(),
-        masks,
+        masks[:, features],
         values,
         t_tr,
         t_va,
-        plan.n_features,
+        features.size,
         plan.max_degree,
         plan.seed,
         show_progress,
     )
-    return sup[1 : _MAX_TREE_TERMS + 1], deg[1 : _MAX_TREE_TERMS + 1]
+    sup, deg = sup[1 : _MAX_TREE_TERMS + 1], deg[1 : _MAX_TREE_TERMS + 1]
+    return np.where(sup >= 0, features[np.maximum(sup, 0)], -1), deg
