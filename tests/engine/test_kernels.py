@@ -133,3 +133,24 @@ def test_peel_matches_twin_and_recovers_planted_terms():
         assert terms_ref[k] == pytest.approx(v, abs=1e-9)
     np.testing.assert_allclose(res.residual, 0.0, atol=1e-9)
     np.testing.assert_allclose(resid_ref, 0.0, atol=1e-9)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_lasso_path_kernel_matches_its_twin(seed):
+    from captum_spex.engine._lasso_kernels import lasso_path_gram
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(200, 15))
+    y = x[:, 0] * 2.0 - x[:, 3] + 0.1 * rng.normal(size=200)
+    gram = x.T @ x / 200
+    corr = x.T @ y / 200
+    alphas = np.abs(corr).max() * np.geomspace(1.0, 1e-3, 12)
+    out = np.zeros((12, 15))
+    lasso_path_gram(gram, corr, alphas, 500, 1e-10, out)
+    np.testing.assert_allclose(
+        out, ref.lasso_path_gram_ref(gram, corr, alphas, 500, 1e-10), atol=1e-8
+    )
+    assert np.all(out[0] == 0.0)  # the largest penalty keeps every slope at zero
+    # the smallest penalty is close to least squares
+    ols = np.linalg.solve(gram, corr)
+    np.testing.assert_allclose(out[-1], ols, atol=5e-3 * np.abs(ols).max())
