@@ -197,7 +197,11 @@ def _ours_one(spex, job: dict, measure_memory: bool = False) -> dict:
     oracle = syn.NoisyOracle(fn, snr, syn.noise_seed(seed))
     rss_before = _peak_rss_mb()
     t0 = time.perf_counter()
-    res = spex(oracle, n, n_samples=budget, max_degree=MAX_DEGREE, seed=seed, show_progress=False)
+    method = os.environ.get("SPEX_ENGINE_METHOD")  # --method; unset: the package default
+    kwargs = {"method": method} if method else {}
+    res = spex(
+        oracle, n, n_samples=budget, max_degree=MAX_DEGREE, seed=seed, show_progress=False, **kwargs
+    )
     wall = time.perf_counter() - t0
     rss_after = _peak_rss_mb()
     diag = dict(res.diagnostics)
@@ -210,6 +214,7 @@ def _ours_one(spex, job: dict, measure_memory: bool = False) -> dict:
     pred = np.asarray(res.predict(X_test.astype(bool)), dtype=float).reshape(-1)
     out = {
         "side": "ours",
+        "method": res.method,
         "n": n,
         "k": k,
         "snr_db": snr,
@@ -839,6 +844,10 @@ def main(argv=None) -> int:
         help="n=1000 k=200 10 dB at both budgets and n=64 k=50 noiseless, seed 0",
     )
     p.add_argument("--workloads", help='e.g. "1000:200:10,64:50:inf" (n:k:snr_db)')
+    p.add_argument(
+        "--method",
+        help="our method (default: the package default, 'auto'; 'spex' for the decoder alone)",
+    )
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--budgets", default="8,7", help="reference b values whose counts are used")
     p.add_argument(
@@ -875,6 +884,8 @@ def main(argv=None) -> int:
     p.add_argument("--shared-synthetic", default=str(DEFAULT_SHARED_SYNTHETIC))
     p.add_argument("--worker", choices=("ours",), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.method:  # the worker subprocesses read it
+        os.environ["SPEX_ENGINE_METHOD"] = args.method
     if args.worker == "ours":
         return worker_ours(json.loads(sys.stdin.read()))
     if args.selfcheck:
