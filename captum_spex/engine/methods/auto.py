@@ -23,6 +23,7 @@ import warnings
 
 import numpy as np
 
+from .._compile import announce_cold_kernels
 from ..boosting import import_lightgbm, tree_candidates
 from ..design import minimum_budget, plan_design, uniform_masks, usable_budget
 from ..errors import R2_WARN, SpexFitWarning, warn_poor_fit
@@ -89,6 +90,8 @@ class AutoMethod(Method):
         rng.bit_generator.state = plan.state["rng"]
         design = plan.state["design"]
         values = query(plan.masks)
+        if show_progress:
+            announce_cold_kernels()
         t0 = time.perf_counter()
         scored = np.ones(plan.masks.shape[0], dtype=bool)
         diag: dict = {"mode": "auto"}

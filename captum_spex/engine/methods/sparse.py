@@ -12,6 +12,7 @@ import time
 import numpy as np
 
 from ..._validation import Options
+from .._compile import announce_cold_kernels
 from ..design import minimum_budget, plan_design
 from ..errors import R2_WARN, warn_poor_fit
 from ..peeling import Decoder, bucket_transform
@@ -53,6 +54,8 @@ class SparseMethod(Method):
     def run(self, plan: Plan, query: Query, show_progress: bool) -> MethodResult:
         design = plan.state
         values = query(design.masks)
+        if show_progress:
+            announce_cold_kernels()
         t0 = time.perf_counter()
         n_chase = _CHASE_DEPTH[plan.options.get("decoder", "soft")]
         terms, coefs, diag = _decode(design, values, plan.max_degree, n_chase, show_progress)
