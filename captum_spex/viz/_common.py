@@ -3,6 +3,8 @@ labels and colours."""
 
 from __future__ import annotations
 
+import math
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -38,6 +40,12 @@ NEGATIVE = "#d0365b"
 PerFeature = Literal["shapley", "banzhaf"]
 _PER_FEATURE = Options(("shapley", "banzhaf"))
 
+#: The minus sign of every number the views write.
+MINUS = "\u2212"
+
+#: Longest label (characters) of a feature or term in a plot; longer ones end in "…".
+LABEL_CHARS = 40
+
 #: Values the views leave out as zero up to rounding (e.g. 1e-16 left by a conversion):
 #: ``|v| <= ZERO_RTOL * max |v|``.
 ZERO_RTOL = 1e-12
@@ -57,6 +65,35 @@ _VIEW_PARAMS: dict[str, Constraint] = {
     "title": Instance(str, "a str"),
     "path": Optional(PathLike()),
 }
+
+
+class Numbers:
+    """One number format for a view: fixed decimals chosen from the largest magnitude (3
+    significant digits there), an explicit sign and a true minus sign.
+
+    Examples
+    --------
+    >>> fmt = Numbers(8.248)
+    >>> fmt(8.248), fmt(-2.16), fmt(0.9476), fmt.decimals
+    ('+8.25', '−2.16', '+0.95', 2)
+    >>> Numbers(0.05)(-0.0123), Numbers(1.0)(-1e-9), Numbers(1.0).plain(-2.0)
+    ('−0.0123', '0.00', '−2.00')
+    """
+
+    def __init__(self, scale: float) -> None:
+        ok = math.isfinite(scale) and scale > 0
+        self.decimals = min(6, max(1, 2 - math.floor(math.log10(scale)))) if ok else 2
+
+    def __call__(self, value: float) -> str:
+        text = self.plain(abs(value))
+        if float(text) == 0.0:  # no "−0.00" for a value that rounds to zero
+            return text
+        return ("+" if value >= 0 else MINUS) + text
+
+    def plain(self, value: float) -> str:
+        """``value`` with the decimals, a minus sign only (no "+")."""
+        text = f"{value:.{self.decimals}f}"
+        return text[1:] if float(text) == 0.0 and text.startswith("-") else text.replace("-", MINUS)
 
 
 def require_pyplot() -> Any:
@@ -123,10 +160,10 @@ def check_view_params(
 
 
 def check_tokens(
-    tokens: Any, n: int, name: str, caller: str, count: str = "n_features"
+    tokens: Any, n: int, name: str, caller: str, count: str = "n_features", per: str = "feature"
 ) -> list[str]:
-    """``tokens`` as a list of ``n`` str (one per feature), else the package's error."""
-    must = f"a sequence of str with one entry per feature ({count}={n})"
+    """``tokens`` as a list of ``n`` str (one per ``per``), else the package's error."""
+    must = f"a sequence of str with one entry per {per} ({count}={n})"
     if isinstance(tokens, str) or not isinstance(tokens, Sequence):
         raise param_error(caller, name, must, tokens, TypeError)
     tokens = list(tokens)
@@ -197,8 +234,15 @@ def ranked_terms(
 def display_names(interactions: Interactions, names: Sequence[str] | None = None) -> list[str]:
     """One label per feature: ``names``, else the feature names, else ``"0", "1", ...``.
 
-    Repeated names (a token that occurs twice) get their position appended, ``"the[4]"``,
-    so every label points at one feature. ``names`` must hold one str per feature.
+    A name that occurs more than once gets its occurrence number (1-based, in text order)
+    appended, ``"river[2]"`` for the second "river", so every label points at one feature.
+    ``names`` must hold one str per feature.
+
+    Examples
+    --------
+    >>> from captum_spex import Interactions
+    >>> display_names(Interactions(4, [(0,)], [1.0]), ["a", "river", "b", "river"])
+    ['a', 'river[1]', 'b', 'river[2]']
     """
     n = interactions.n_features
     if names is None:
@@ -208,12 +252,91 @@ def display_names(interactions: Interactions, names: Sequence[str] | None = None
     counts: dict[str, int] = {}
     for s in names:
         counts[s] = counts.get(s, 0) + 1
-    return [s if counts[s] == 1 else f"{s}[{i}]" for i, s in enumerate(names)]
+    seen: dict[str, int] = {}
+    out = []
+    for s in names:
+        seen[s] = seen.get(s, 0) + 1
+        out.append(s if counts[s] == 1 else f"{s}[{seen[s]}]")
+    return out
 
 
 def term_label(term: Sequence[int], names: Sequence[str], sep: str = " × ") -> str:
     """``"amazon × river"`` for a term; ``"∅"`` for the constant."""
     return sep.join(names[i] for i in term) if term else "∅"
+
+
+def shorten(text: str, width: int = LABEL_CHARS) -> str:
+    """``text`` cut to at most ``width`` characters, ending in "…" when cut.
+
+    Examples
+    --------
+    >>> shorten("In the second quarter, the Chiefs regained the lead.", 24)
+    'In the second quarter…'
+    >>> shorten("short", 24)
+    'short'
+    """
+    text = " ".join(text.split()) if len(text) > width else text
+    if len(text) <= width:
+        return text
+    cut = text[: width - 1]
+    space = cut.rfind(" ")
+    if space >= 0.75 * width:  # end at a word boundary when one is near
+        cut = cut[:space]
+    return cut.rstrip(" ,;:") + "…"
+
+
+_BIDI = frozenset({"R", "AL", "LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI"})
+
+
+def isolate(name: str) -> str:
+    """``name`` between Unicode isolates (FSI ... PDI) when it holds right-to-left text or
+    bidi controls, so that, drawn next to other text, it cannot reorder that text (a
+    U+202E override in one token would otherwise flip the rest of a plot label).
+
+    Examples
+    --------
+    >>> isolate("river"), isolate("left\u202eright")
+    ('river', '\u2068left\u202eright\u2069')
+    """
+    if any(unicodedata.bidirectional(c) in _BIDI for c in name):
+        return f"\u2068{name}\u2069"
+    return name
+
+
+def short_term_label(
+    term: Sequence[int], names: Sequence[str], sep: str = " × ", width: int = LABEL_CHARS
+) -> str:
+    """The label of a term for a plot: at most about ``width`` characters, each name cut
+    to its share (at least 14 characters) so that every feature of the term stays named,
+    and isolated (:func:`isolate`) from the text drawn after it.
+
+    Examples
+    --------
+    >>> names = ["The Chiefs regained the lead with a pass.", "San Diego tied the game."]
+    >>> short_term_label((0, 1), names)
+    'The Chiefs regain… × San Diego tied…'
+    >>> short_term_label((1,), names)
+    'San Diego tied the game.'
+    """
+    if not term:
+        return "∅"
+    share = max(14, (width - len(sep) * (len(term) - 1)) // len(term))
+    return sep.join(isolate(shorten(names[i], share)) for i in term)
+
+
+def plain_text(texts: Any) -> None:
+    """Draw each matplotlib ``Text`` as the plain string it holds: no mathtext, so ``$$``
+    cannot crash a draw and ``$5 × $10`` keeps its dollar signs."""
+    for text in texts:
+        text.set_parse_math(False)
+
+
+def plain_ticks(*axes: Any) -> None:
+    """:func:`plain_text` for every major tick label (bottom and top, or left and right)
+    of each matplotlib axis (``ax.xaxis``, ``ax.yaxis``)."""
+    for axis in axes:
+        for tick in axis.get_major_ticks():
+            plain_text((tick.label1, tick.label2))
 
 
 def shown_token(token: str) -> str:

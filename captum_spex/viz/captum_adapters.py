@@ -160,7 +160,7 @@ def to_visualization_records(
     over the returned records, so the strongest interaction's words are at ±1 and every
     word importance lies in ``[-1, 1]`` (the range Captum's colours expect).
     ``attr_class`` is the interaction's label (``"amazon × river"``; a repeated word gets
-    its position, ``"river[6]"``), ``attr_score`` its
+    its occurrence number, ``"river[2]"`` for the second "river"), ``attr_score`` its
     value and ``convergence_score`` the run's ``diagnostics["r2_estimate"]`` (or None).
 
     Parameters

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -12,13 +11,16 @@ from captum_spex._validation import Int, param_error
 from captum_spex.viz._common import (
     NEGATIVE,
     POSITIVE,
+    Numbers,
     check_interactions,
     check_tokens,
     check_view_params,
     finish,
+    plain_text,
     ranked_terms,
     require_pyplot,
-    term_label,
+    short_term_label,
+    shorten,
     top_title,
 )
 
@@ -160,7 +162,8 @@ def plot_image_interactions(
 
     In panel ``r`` the segments of the ``r``-th largest term keep their colours, tinted
     blue (positive value) or red (negative), are outlined, and are labelled at their
-    centroid (Captum's ``draw_mask_legend``); the rest of the image is greyed out. As for
+    centroid (Captum's ``draw_mask_legend``; names are plain text, cut to 24 characters
+    with "…"); the rest of the image is greyed out. As for
     Captum's ``visualize_image_attr``, images are float in [0, 1] or integers in
     [0, 255]; other float ranges (a normalised tensor) are stretched for display.
 
@@ -212,7 +215,7 @@ def plot_image_interactions(
     >>> inter = Interactions(4, [(), (0,), (3,), (0, 3)], [0.25, -0.25, -0.25, 0.25])
     >>> fig, axes = plot_image_interactions(inter, image, mask, k=1)
     >>> [ax.get_title() for ax in axes]
-    ['#1  0 × 3\\n+1']
+    ['#1  0 × 3\\n+1.00']
     >>> matplotlib.pyplot.close(fig)
     """
     plt = require_pyplot()
@@ -257,6 +260,7 @@ def plot_image_interactions(
     faded = np.repeat((0.35 * grey + 0.65)[:, :, None], 3, axis=2)
     for ax in axes:
         ax.set_axis_off()
+    fmt = Numbers(max((abs(v) for _, v in top), default=0.0))
     for rank, (ax, (term, value)) in enumerate(zip(axes, top, strict=False), start=1):
         color = POSITIVE if value >= 0 else NEGATIVE
         member = np.isin(features, term)
@@ -268,9 +272,12 @@ def plot_image_interactions(
             seg = features == i
             if seg.any() and not seg.all():
                 ax.contour(seg.astype(float), levels=[0.5], colors=[color], linewidths=2.0)
-            captum_viz.draw_mask_legend(ax, seg, names[i], fontsize=8, bbox_facecolor=color)
-        label = textwrap.shorten(term_label(term, names), width=38, placeholder=" …")
-        ax.set_title(f"#{rank}  {label}\n{value:+.3g}", fontsize=10, color=color)
+            label = shorten(names[i], 24)
+            captum_viz.draw_mask_legend(ax, seg, label, fontsize=8, bbox_facecolor=color)
+        plain_text(ax.texts)  # segment names are drawn as they are: no mathtext
+        label = short_term_label(term, names, width=38)
+        title = f"#{rank}  {label}\n{fmt(value)}"
+        ax.set_title(title, fontsize=10, color=color, parse_math=False)
     if not top:
         axes[0].imshow(faded, interpolation="nearest")
         axes[0].set_title("No terms to show.", fontsize=10)

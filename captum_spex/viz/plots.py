@@ -14,8 +14,10 @@ import numpy as np
 from captum_spex._validation import param_error
 from captum_spex.indices import INDICES
 from captum_spex.viz._common import (
+    LABEL_CHARS,
     NEGATIVE,
     POSITIVE,
+    Numbers,
     check_interactions,
     check_tokens,
     check_view_params,
@@ -24,10 +26,12 @@ from captum_spex.viz._common import (
     diverging_cmap,
     finish,
     index_title,
+    isolate,
     per_feature,
+    plain_ticks,
     ranked_terms,
     require_pyplot,
-    term_label,
+    shorten,
     top_title,
 )
 
@@ -154,7 +158,8 @@ def plot_interaction_heatmap(
     """Heatmap of the pairwise interactions among the top-``m`` features.
 
     Rows and columns are the ``m`` features with the largest ``|Shapley|`` value (see
-    :func:`pairwise_matrix`), labelled with the feature names. The colormap is diverging
+    :func:`pairwise_matrix`), labelled with the feature names (plain text, cut to 24
+    characters with "…"). The colormap is diverging
     and symmetric about 0 (negative red, positive blue, as Captum's ``plot_seq_attr``).
 
     Parameters
@@ -219,10 +224,11 @@ def plot_interaction_heatmap(
         fig = ax.figure
     cmap = diverging_cmap().with_extremes(bad="#eeeeee")
     im = ax.imshow(np.ma.masked_invalid(shown), cmap=cmap, vmin=-vmax, vmax=vmax)
-    labels = [s if len(s) <= 24 else s[:23] + "…" for s in labels]
+    labels = [shorten(s, 24) for s in labels]
     ax.set_xticks(np.arange(size), labels=labels)
     ax.set_yticks(np.arange(size), labels=labels)
     ax.tick_params(top=True, bottom=False, labeltop=True, labelbottom=False)
+    plain_ticks(ax.xaxis, ax.yaxis)
     plt.setp(ax.get_xticklabels(), rotation=40, ha="left", rotation_mode="anchor")
     ax.grid(False)
     title = index_title(interactions, index, 2 if INDICES[index].ordered else None)
@@ -231,6 +237,7 @@ def plot_interaction_heatmap(
     if annotate is None:
         annotate = size <= 12
     if annotate:
+        fmt = Numbers(vmax)
         for a in range(size):
             for b in range(size):
                 if np.isfinite(shown[a, b]) and abs(shown[a, b]) > 1e-3 * vmax:
@@ -238,7 +245,7 @@ def plot_interaction_heatmap(
                     ax.text(
                         b,
                         a,
-                        f"{shown[a, b]:.2g}",
+                        fmt.plain(shown[a, b]),
                         ha="center",
                         va="center",
                         fontsize=8,
@@ -266,8 +273,10 @@ def plot_top_interactions(
 ) -> tuple[Figure, Axes] | None:
     """Horizontal bar chart of the ``k`` largest-magnitude interactions, largest on top.
 
-    Each bar is labelled with its features' names (``"amazon × river"``) and its value;
-    positive bars are blue and negative bars red, as in Captum's ``plot_seq_attr``.
+    Each bar is labelled with its features' names (``"amazon × river"``, drawn as plain
+    text: no mathtext) and its value; positive bars are blue and negative bars red, as in
+    Captum's ``plot_seq_attr``. A label longer than 40 characters (sentence units) puts one
+    name a line, each cut to 40 characters with "…", so the figure keeps its width.
 
     Parameters
     ----------
@@ -317,25 +326,28 @@ def plot_top_interactions(
     )
     top = ranked_terms(interactions, k, index, order, output, min_order)
     names = _names(interactions, feature_names, caller)
-    labels = [term_label(term, names, sep) for term, _ in top]
+    labels = [_bar_label(term, names, sep) for term, _ in top]
+    lines = sum(label.count("\n") for label in labels)
     values = np.array([v for _, v in top], dtype=np.float64)
     axes_given = ax is not None
     if ax is None:
-        fig, ax = plt.subplots(figsize=(8.0, max(2.4, 0.42 * len(top) + 1.3)))
+        fig, ax = plt.subplots(figsize=(8.0, max(2.4, 0.42 * len(top) + 0.2 * lines + 1.3)))
     else:
         fig = ax.figure
     ypos = np.arange(len(top))
     ax.barh(ypos, values, color=[POSITIVE if v >= 0 else NEGATIVE for v in values], height=0.7)
     ax.set_yticks(ypos, labels=labels)
+    plain_ticks(ax.yaxis)
     ax.invert_yaxis()
     ax.axvline(0.0, color="#444444", linewidth=0.8)
     span = float(np.abs(values).max()) if len(values) else 1.0
     span = span if span > 0 else 1.0
+    fmt = Numbers(span)
     for y, v in zip(ypos, values, strict=True):
         ax.text(
             v + (0.02 * span if v >= 0 else -0.02 * span),
             y,
-            f"{v:+.3g}",
+            fmt(v),
             va="center",
             ha="left" if v >= 0 else "right",
             fontsize=8,
@@ -352,6 +364,21 @@ def plot_top_interactions(
     if not axes_given:
         fig.tight_layout()
     return finish(fig, ax, show)
+
+
+def _bar_label(term: tuple[int, ...], names: list[str], sep: str) -> str:
+    """A bar's label: ``"amazon × river"`` on one line when it fits in
+    :data:`LABEL_CHARS`, else one name a line, each cut to fit (sentence units); the
+    names of a pair or more are isolated (:func:`isolate`) from each other."""
+    if len(term) == 1:  # nothing is drawn after it: the name as it is
+        return shorten(names[term[0]])
+    label = sep.join(isolate(names[i]) for i in term) if term else "∅"
+    if len(label) <= LABEL_CHARS:
+        return label
+    lead = sep.lstrip()
+    width = LABEL_CHARS - len(lead)
+    lines = (isolate(shorten(names[i], width)) for i in term)
+    return "\n".join((lead if n else "") + line for n, line in enumerate(lines))
 
 
 def _names(interactions: Interactions, names: Sequence[str] | None, caller: str) -> list[str]:

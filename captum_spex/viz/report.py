@@ -1,9 +1,12 @@
-"""A self-contained HTML report of an explanation: text with hover, top-k table, plots.
+"""A self-contained HTML report of an explanation a reader understands without the docs:
+what was asked of which model, what is explained, how good the fit is (in words), the
+text with hover, the top terms with their meaning, one tab per answer token, the plots and
+the labelled diagnostics.
 
 The page has no external resources at all: CSS and JavaScript are inline, plots are PNG
 data URIs, and the data the script reads is JSON inside a ``<script type="application/json">``
 element with ``<``, ``>`` and ``&`` escaped, so no input can close the tag. Every token,
-label and diagnostic is HTML-escaped.
+label and diagnostic is HTML-escaped, and every user string sits in its own ``<bdi>``.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ import base64
 import html
 import io
 import json
-import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from captum_spex._validation import Int, param_error
+from captum_spex._validation import Instance, Int, Optional, Options, param_error
 from captum_spex._version import __version__
+from captum_spex.indices import INDICES
 from captum_spex.viz._common import (
     NEGATIVE,
     POSITIVE,
@@ -34,10 +37,21 @@ from captum_spex.viz._common import (
     per_feature,
     ranked_terms,
     require_pyplot,
+    shorten,
     shown_token,
-    term_label,
 )
 from captum_spex.viz._report_assets import CSS, JS
+from captum_spex.viz._report_explain import Numbers, diagnostic_rows, fit_line, plural, quantity
+from captum_spex.viz._report_html import (
+    View,
+    bdi,
+    diagnostics_html,
+    lede,
+    summary_html,
+    tabs_html,
+    term_records,
+    view_html,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -49,6 +63,21 @@ __all__ = ["html_report", "json_for_script"]
 
 #: Interactions (order >= 2) available to the hover panel, at least.
 _N_HOVER = 40
+#: Longest name (characters) in the tables and the hover panel; the text shows it whole.
+_NAME_CHARS = 60
+#: Beyond this many outputs only the open tab gets plots (each view's plots cost ~0.5 s).
+_MAX_PLOTTED = 12
+_UNITS = ("word", "sentence", "token", "feature", "segment")
+_TEXT = Optional(Instance(str, "a str"))
+_REPORT_PARAMS = {
+    "k": Int(1),
+    "unit": Optional(Options(_UNITS)),
+    "question": _TEXT,
+    "model": _TEXT,
+    "target": _TEXT,
+    "prompt_template": _TEXT,
+}
+_SHORT_QUANTITY = {"log_prob": "log-probability", "prob": "probability"}
 
 
 def json_for_script(value: Any) -> str:
@@ -82,41 +111,6 @@ def _png_data_uri(fig: Figure) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _rgba(value: float, scale: float) -> str:
-    color = POSITIVE if value >= 0 else NEGATIVE
-    r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
-    strength = 0.0 if scale <= 0 else min(abs(value) / scale, 1.0)
-    return f"rgba({r}, {g}, {b}, {0.08 + 0.6 * strength:.3f})" if strength > 0 else "transparent"
-
-
-def _fmt(value: float) -> str:
-    return f"{value:+.4g}"
-
-
-def _diag_value(value: Any) -> str | None:
-    if value is None or isinstance(value, (bool, str, int)):
-        return str(value)
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if (
-        isinstance(value, list)
-        and len(value) <= 16
-        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
-    ):
-        return "[" + ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in value) + "]"
-    return None
-
-
-def _bar(value: float, scale: float) -> str:
-    width = 0.0 if scale <= 0 else 100.0 * min(abs(value) / scale, 1.0)
-    color = "var(--pos)" if value >= 0 else "var(--neg)"
-    span = f'<span style="width:{width:.1f}%;background:{color}"></span>'
-    left, right = ("", span) if value >= 0 else (span, "")
-    return (
-        f'<div class="bar"><div class="half left">{left}</div><div class="half">{right}</div></div>'
-    )
-
-
 def html_report(
     interactions: Interactions,
     tokens: Sequence[str] | None = None,
@@ -130,31 +124,48 @@ def html_report(
     image: Any = None,
     feature_mask: Any = None,
     path: str | os.PathLike[str] | None = None,
+    unit: str | None = None,
+    question: str | None = None,
+    model: str | None = None,
+    target: str | None = None,
+    prompt_template: str | None = None,
+    output_tokens: Sequence[str] | None = None,
 ) -> str:
-    """A self-contained HTML page explaining ``interactions``.
+    """A self-contained HTML page explaining ``interactions``, readable without the docs.
 
-    The page shows the text (each word tinted by its Shapley value; hovering a word lists
-    its interactions and outlines the words it interacts with), the top-``k`` table
-    (hovering a row outlines its words), the plots as embedded PNGs (top-k bar chart,
-    pairwise heatmap, and the segment panels when ``image`` and ``feature_mask`` are
-    given) and the run's diagnostics. It loads nothing from the network.
+    The page says what was asked of which model (``model``, ``question``, ``target``,
+    ``prompt_template``, when given), what is explained and how well the surrogate fits,
+    in words (e.g. "The surrogate explains 93% of the variance of the answer's
+    log-probability on held-out masks (cross-validated; R² = 0.93): a good fit ...").
+    Then, per output (one tab per output of a multi-output explanation: the whole answer
+    and each answer token), the text with each ``unit`` tinted by its Shapley value (hovering
+    one lists its interactions and outlines its partners) and the top-``k`` table with what
+    each term means (tied values are pointed out, a repeated word's ``[k]`` suffix, its
+    k-th occurrence, is explained), and its plots (top-k bars; a pairwise heatmap of the
+    *same* index as the table; segment panels when ``image`` and ``feature_mask`` are
+    given). Last, the labelled raw diagnostics in a closed ``<details>``. Every user string
+    sits in a ``<bdi>``. It loads nothing from the network.
 
     Parameters
     ----------
     interactions : Interactions
-        The explanation.
+        The explanation; a multi-output one (as ``LLMSpexAttributionResult.
+        raw_interactions``: output 0 the whole answer, ``j`` answer token ``j``) gets
+        one tab per output.
     tokens : sequence of str, optional
-        One word per feature; default ``interactions.feature_names`` (else the ids).
+        One string per feature; default ``interactions.feature_names`` (else the ids).
     title : str, default "SPEX interactions"
         The page title (escaped).
     k : int, default 10
-        Rows of the top-k table and bars of the bar chart.
+        Rows of each top-k table and bars of the bar chart.
     index : str, default "mobius"
-        Index of the table, the bar chart and the hover lists.
+        Index of the tables, the plots and the hover lists. With "mobius" each row says
+        what the term means.
     order : int, optional
         The index order, see ``Interactions.index``.
     output : int, optional
-        Output shown for a multi-output explanation (default 0, the total).
+        The output whose tab is open first (default 0). Every tab has its plots, up to 12
+        outputs; beyond that only this one.
     plots : bool, default True
         Embed the matplotlib plots (needs the ``viz`` extra); the rest of the page does
         not need matplotlib.
@@ -162,6 +173,15 @@ def html_report(
         An image and its segment mask, to add :func:`plot_image_interactions` panels.
     path : str or path-like, optional
         Also write the page there (UTF-8).
+    unit : {"word", "sentence", "token", "feature", "segment"}, optional
+        What one feature is, for the page's words ("Hover a sentence"); default "word"
+        with tokens, "segment" with an image, else "feature".
+    question, model, target, prompt_template : str, optional
+        The question asked, the model's name, the answer explained and the prompt around
+        the features (e.g. with ``{passage}`` where the features go), shown in the summary.
+    output_tokens : sequence of str, optional
+        The answer's tokens, one per output after the first (``n_outputs - 1``): they name
+        the tabs ("Token 2: Rivers").
 
     Returns
     -------
@@ -178,98 +198,136 @@ def html_report(
     """
     caller = "html_report"
     interactions = check_interactions(interactions, caller)
-    check_view_params(
+    strings = {"question": question, "model": model, "target": target}
+    params = check_view_params(
         caller,
         interactions,
-        {"k": Int(1)},
+        _REPORT_PARAMS,
         k=k,
         title=title,
         index=index,
         order=order,
         output=output,
         path=path,
+        unit=unit,
+        prompt_template=prompt_template,
+        **strings,
     )
     if (image is None) != (feature_mask is None):
         missing, other = ("image", "feature_mask") if image is None else ("feature_mask", "image")
         raise param_error(caller, missing, f"given together with '{other}'", None)
     if tokens is None:
         tokens = interactions.feature_names
-    noun, heading = ("word", "Text") if tokens is not None else ("feature", "Features")
+    n = interactions.n_features
     words = (
-        [str(i) for i in range(interactions.n_features)]
-        if tokens is None
-        else check_tokens(tokens, interactions.n_features, "tokens", caller)
+        [str(i) for i in range(n)] if tokens is None else check_tokens(tokens, n, "tokens", caller)
     )
+    out_tokens = None
+    if output_tokens is not None:
+        count, per = "n_outputs - 1", "output after the first (one per answer token)"
+        out_tokens = [
+            shown_token(t)
+            for t in check_tokens(
+                output_tokens, interactions.n_outputs - 1, "output_tokens", caller, count, per
+            )
+        ]
+    if unit is None:
+        unit = "segment" if image is not None else "word" if tokens is not None else "feature"
     shown = [shown_token(w) for w in words]
-    names = display_names(interactions, shown)
-    column = column_of(output)
-    index_name = index_title(interactions, index, order)
-    shapley = per_feature(interactions, "shapley", column)
-    top = ranked_terms(interactions, k, index, order, column)
-    hover = ranked_terms(interactions, max(4 * k, _N_HOVER), index, order, column, 2)
-    caption = f"Top {len(top)} terms by |{index_name}|."
-    figures = (
-        _figures(interactions, k, index, order, column, names, image, feature_mask, caption)
-        if plots
-        else []
+    full = display_names(interactions, shown)
+    names = display_names(interactions, [shorten(s, _NAME_CHARS) for s in shown])
+    source = (
+        "image" if image is not None else "passage" if _is_llm(interactions, question) else "input"
     )
-    payload = {
-        "tokens": shown,
-        "shapley": [float(v) for v in shapley],
-        "index": index_name,
-        "noun": noun,
-        "hover": _term_records(hover, names),
-        "top": _term_records(top, names),
-    }
+    views = _views(interactions, k, index, order, names, shown, unit, out_tokens)
+    selected = column_of(output)
+    if plots:
+        for view in views:
+            if view.column == selected or len(views) <= _MAX_PLOTTED:
+                figures = _figures(
+                    interactions, k, index, order, view.column, names, image, feature_mask, unit
+                )
+                view.extra["plots"] = _plots_html(figures)
     page = _page(
+        interactions=interactions,
         title=title,
-        meta=_meta(interactions, column),
-        heading=heading,
-        noun=noun,
-        tokens=_tokens_html(shown, shapley),
-        n_top=len(top),
-        index_name=index_name,
-        rows=_rows_html(top, names),
-        plots=_plots_html(figures),
-        diagnostics=_diagnostics_html(interactions),
-        payload=payload,
+        views=views,
+        selected=selected,
+        shown=shown,
+        names=names,
+        full=full,
+        unit=unit,
+        source=source,
+        strings={**strings, "prompt_template": prompt_template},
+        plots=plots,
     )
-    if path is not None:
+    if params.get("path") is not None:
         Path(path).write_text(page, encoding="utf-8")
     return page
 
 
-def _term_records(
-    terms: Sequence[tuple[tuple[int, ...], float]], names: list[str]
-) -> list[dict[str, Any]]:
-    """The terms as the script reads them: features, value and label."""
-    return [
-        {"features": list(term), "value": v, "label": term_label(term, names)} for term, v in terms
-    ]
+def _is_llm(interactions: Interactions, question: str | None) -> bool:
+    return question is not None or "attr_target" in interactions.diagnostics
 
 
-def _tokens_html(shown: list[str], shapley: np.ndarray) -> str:
-    """The text, each token tinted by its Shapley value."""
-    scale = float(np.abs(shapley).max()) if shapley.size else 0.0
-    return "".join(
-        f'<span class="tok" data-i="{i}" style="background:{_rgba(float(v), scale)}" '
-        f'title="Shapley {_fmt(float(v))}">{html.escape(s)}</span> '
-        for i, (s, v) in enumerate(zip(shown, shapley, strict=True))
+def _views(
+    interactions: Interactions,
+    k: int,
+    index: str,
+    order: int | None,
+    names: list[str],
+    shown: list[str],
+    noun: str,
+    out_tokens: list[str] | None,
+) -> list[View]:
+    """One view per output: its tab, quantity, fit, Shapley values and terms."""
+    diag = interactions.diagnostics
+    n = interactions.n_features
+    index_name = index_title(interactions, index, order)
+    ends = np.atleast_2d(interactions.predict(np.array([np.zeros(n), np.ones(n)], dtype=bool)))
+    ends = ends.reshape(2, -1)
+    short = _SHORT_QUANTITY.get(str(diag.get("attr_target")), "output")
+    # the first repeated name, to explain the suffix: ("QB", "QB[2]")
+    second = next((i for i, nm in enumerate(names) if nm.endswith("[2]") and nm != shown[i]), None)
+    dup = None if second is None else (names[second][:-3], names[second])
+    views = []
+    for j in range(interactions.n_outputs):
+        token = out_tokens[j - 1] if out_tokens and j else None
+        what = quantity(diag, j, token)
+        shapley = per_feature(interactions, "shapley", j)
+        top = ranked_terms(interactions, k, index, order, j)
+        hover = ranked_terms(interactions, max(4 * k, _N_HOVER), index, order, j, 2)
+        scale = max([abs(v) for _, v in top] + [float(np.abs(shapley).max(initial=0.0))])
+        fmt = Numbers(scale)
+        if out_tokens is not None:
+            tab = "Whole answer" if j == 0 else f"Token {j}: {bdi(token or '')}"
+            tab_text = "whole answer" if j == 0 else f"answer token {j} “{token}”"
+        else:
+            tab, tab_text = f"Output {j}", f"output {j}"
+        note = _index_note(index, index_name, what, noun, fmt, ends[:, j])
+        extra = {
+            "mobius": index == "mobius",
+            "short_what": short,
+            "tab_text": tab_text,
+            "dup": dup,
+        }
+        fit = fit_line(interactions, j, what)
+        views.append(View(j, tab, what, fit, shapley, top, hover, fmt, index_name, note, extra))
+    return views
+
+
+def _index_note(
+    index: str, index_name: str, what: str, noun: str, fmt: Numbers, ends: np.ndarray
+) -> str:
+    """What the table's values are, in one or two sentences."""
+    if index != "mobius":
+        return f"Values are the {INDICES[index].description} ({index_name}) of {what}."
+    nouns = plural(noun)
+    return (
+        f"Möbius terms add up: for any choice of kept {nouns}, the surrogate predicts {what} "
+        f"as the constant ({fmt(float(ends[0]))}, every {noun} removed) plus every term "
+        f"whose {nouns} are all kept (in all, {fmt(float(ends[1]))} with every {noun} kept)."
     )
-
-
-def _rows_html(top: Sequence[tuple[tuple[int, ...], float]], names: list[str]) -> str:
-    """The rows of the top-k table."""
-    scale = max((abs(v) for _, v in top), default=0.0)
-    rows = "".join(
-        f'<tr data-f="{" ".join(str(i) for i in term)}"><td class="num">{r}</td>'
-        f'<td class="term">{html.escape(term_label(term, names))}</td>'
-        f'<td class="num">{len(term)}</td>'
-        f'<td class="num {"pos" if v >= 0 else "neg"}">{_fmt(v)}</td>'
-        f'<td class="barcell">{_bar(v, scale)}</td></tr>'
-        for r, (term, v) in enumerate(top, start=1)
-    )
-    return rows or '<tr><td colspan="5">The explanation has no non-constant term.</td></tr>'
 
 
 def _figures(
@@ -281,23 +339,35 @@ def _figures(
     names: list[str],
     image: Any,
     feature_mask: Any,
-    top_caption: str,
+    noun: str,
 ) -> list[tuple[str, str]]:
-    """The plots as PNG data URIs, with their captions."""
+    """The plots of one output as PNG data URIs, with their captions."""
     from captum_spex.viz.image import plot_image_interactions
     from captum_spex.viz.plots import plot_interaction_heatmap, plot_top_interactions
 
+    index_name = index_title(interactions, index, order)
     fig, _ = plot_top_interactions(
         interactions, k, index=index, order=order, output=column, feature_names=names
     )
-    figures = [(_png_data_uri(fig), top_caption)]
+    figures = [(_png_data_uri(fig), f"The top terms by |{index_name}|, as in the table.")]
     if interactions.n_features >= 2:
         m = min(10, interactions.n_features)
-        fig, _ = plot_interaction_heatmap(interactions, m, output=column, feature_names=names)
-        caption = (
-            f"Pairwise FSII (order 2) among the {m} features of largest |Shapley|; "
-            "the diagonal is left blank."
+        fig, _ = plot_interaction_heatmap(
+            interactions, m, index=index, output=column, feature_names=names
         )
+        spec = INDICES[index]
+        caption = (
+            f"Pairwise {spec.label(2) if spec.ordered else spec.title} values among the {m} "
+            f"{plural(noun, m)} of largest |Shapley value|; the diagonal is left blank."
+        )
+        if spec.ordered and interactions.resolve_order(index, order) != 2:
+            caption += (
+                f" An ordered index changes with its order: at order 2 it folds the "
+                f"higher-order effects into the pairs, so these values differ from the "
+                f"table's {index_name}."
+            )
+        else:
+            caption += " These are the same values as in the table."
         figures.append((_png_data_uri(fig), caption))
     if image is not None and feature_mask is not None:
         fig, _ = plot_image_interactions(
@@ -322,58 +392,42 @@ def _plots_html(figures: list[tuple[str, str]]) -> str:
     )
 
 
-def _diagnostics_html(interactions: Interactions) -> str:
-    """The run's summary and diagnostics as ``<dt>``/``<dd>`` pairs."""
-    diag = {
-        "method": interactions.method,
-        "n_features": interactions.n_features,
-        "n_terms": len(interactions),
-        "n_queries": interactions.n_queries,
-        "max_degree": interactions.max_degree,
-        "n_outputs": interactions.n_outputs,
-    }
-    diag.update(interactions.diagnostics)
-    return "".join(
-        f"<dt>{html.escape(str(key))}</dt><dd>{html.escape(text)}</dd>"
-        for key, value in diag.items()
-        if (text := _diag_value(value)) is not None
-    )
-
-
-def _meta(interactions: Interactions, column: int) -> str:
-    """The line under the title: sizes, queries, method, estimated R², output."""
-    r2 = interactions.diagnostics.get("r2_estimate")
-    if isinstance(r2, list):
-        r2 = r2[column] if column < len(r2) else None
-    meta = [
-        f"{interactions.n_features} features",
-        f"{len(interactions)} Fourier terms",
-        f"{interactions.n_queries} model queries",
-        f"method {interactions.method}",
-    ]
-    if isinstance(r2, (int, float)) and math.isfinite(r2):
-        meta.append(f"estimated R² {r2:.3f}")
-    if interactions.n_outputs > 1:
-        meta.append(f"output {column} of {interactions.n_outputs}")
-    return " · ".join(meta)
-
-
 def _page(
     *,
+    interactions: Interactions,
     title: str,
-    meta: str,
-    heading: str,
-    noun: str,
-    tokens: str,
-    n_top: int,
-    index_name: str,
-    rows: str,
-    plots: str,
-    diagnostics: str,
-    payload: Any,
+    views: list[View],
+    selected: int,
+    shown: list[str],
+    names: list[str],
+    full: list[str],
+    unit: str,
+    source: str,
+    strings: dict[str, str | None],
+    plots: bool,
 ) -> str:
-    """The HTML document around the prepared pieces (``title``, ``meta`` are escaped here)."""
+    """The HTML document around the prepared pieces."""
     esc = html.escape
+    panels = "".join(view_html(v, shown, names, full, unit, source, plots) for v in views)
+    tabs, tab_css = tabs_html(views, selected, panels)
+    labels = [v.extra["tab_text"] for v in views]
+    payload = {
+        "tokens": shown,
+        "names": names,
+        "noun": unit,
+        "selected": selected,
+        "views": [
+            {
+                "output": v.column,
+                "index": v.index_name,
+                "decimals": v.fmt.decimals,
+                "shapley": [float(x) for x in v.shapley],
+                "hover": term_records(v.hover, names),
+                "top": term_records(v.top, names),
+            }
+            for v in views
+        ],
+    }
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -381,28 +435,19 @@ def _page(
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="captum-spex {esc(__version__)}">
 <title>{esc(title)}</title>
-<style>{CSS % {"pos": POSITIVE, "neg": NEGATIVE}}</style>
+<style>{CSS % {"pos": POSITIVE, "neg": NEGATIVE}}{tab_css}</style>
 </head>
 <body>
 <main id="spex-report" data-spex-ready="0">
-<header><h1>{esc(title)}</h1><p class="meta">{esc(meta)}</p></header>
-<section id="spex-text"><h2>{heading}</h2>
-<p class="hint legend">Each {noun} is tinted by its Shapley value
-<span class="sw" style="background:{POSITIVE}"></span>positive
-<span class="sw" style="background:{NEGATIVE}"></span>negative.
-Hover a {noun} to list its interactions and outline the {noun}s it interacts with.</p>
-<div class="textview"><div class="tokens" id="spex-tokens">{tokens}</div>
-<aside id="spex-detail">Hover a {noun} to see its interactions.</aside></div>
-</section>
-<section id="spex-top"><h2>Top {n_top} terms by |{esc(index_name)}|</h2>
-<p class="hint">Hover a row to outline its {noun}s above.</p>
-<table><thead><tr><th>#</th><th>Term</th><th>Order</th><th>Value</th><th></th></tr></thead>
-<tbody>{rows}</tbody></table>
-</section>
-{f'<section id="spex-plots"><h2>Plots</h2>{plots}</section>' if plots else ""}
-<section id="spex-diagnostics"><h2>Diagnostics</h2><dl class="diag">{diagnostics}</dl></section>
-<footer>Generated by captum-spex. Self-contained: this page loads nothing from the
-network.</footer>
+<header><h1>{esc(title)}</h1><p class="lede">{lede(interactions, views, unit, source)}</p>
+</header>
+<section id="spex-summary"><h2>What was explained</h2>
+{summary_html(interactions, views, unit, source, strings)}</section>
+<section id="spex-explanation"><h2>Explanation</h2>{tabs}</section>
+<section id="spex-diagnostics"><h2>Run details</h2>
+{diagnostics_html(diagnostic_rows(interactions, labels))}</section>
+<footer>Generated by captum-spex {esc(__version__)}. Self-contained: this page loads nothing
+from the network.</footer>
 </main>
 <script type="application/json" id="spex-data">{json_for_script(payload)}</script>
 <script>{JS}</script>

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from captum_spex.viz._common import (
     NEGATIVE,
     POSITIVE,
+    Numbers,
     check_interactions,
     check_tokens,
     check_view_params,
@@ -17,8 +18,8 @@ from captum_spex.viz._common import (
     finish,
     ranked_terms,
     require_pyplot,
+    short_term_label,
     shown_token,
-    term_label,
     top_title,
 )
 
@@ -78,7 +79,8 @@ def plot_text_interactions(
     Each row has a header (rank, ``"amazon × river"``, value) and the tokens, wrapped to
     the figure width. The interaction's tokens sit in coloured boxes (blue for a positive
     value, red for a negative one, the stronger the more saturated); the other tokens are
-    grey.
+    grey. Every token is drawn as plain text (no mathtext: ``$$`` and ``$5`` stay as they
+    are), and a token longer than a line (a sentence) wraps at its spaces.
 
     Parameters
     ----------
@@ -176,28 +178,48 @@ def _layout(
     scale = max((abs(v) for _, v in top), default=0.0) or 1.0
     line_h = fontsize * 1.9
     page_w = width * 72.0
+    fmt = Numbers(scale)
     items: list[_Item] = [(_MARGIN, _MARGIN, title, "title", 0.0)]
     y = _MARGIN + line_h * 1.3
     for rank, (term, value) in enumerate(top, start=1):
         members = set(term)
-        header = f"{rank}.  {term_label(term, labels)}   {value:+.4g}"
-        items.append((_MARGIN, y, header, "head", value / scale))
+        label = short_term_label(term, labels, width=int(page_w / fontsize))
+        items.append((_MARGIN, y, f"{rank}.  {label}   {fmt(value)}", "head", value / scale))
         y += line_h
         x = _MARGIN
         for pos in _visible(len(words), term, context):
             s = "…" if pos is None else shown_token(words[pos])
-            w = measure.get_text_width_height_descent(s, prop, ismath=False)[0] + 2 * _PAD
-            if x > _MARGIN and x + w > page_w - _MARGIN:
-                x = _MARGIN
-                y += line_h
             kind = "member" if pos in members else "other"
-            items.append((x + _PAD, y, s, kind, value / scale))
-            x += w + _GAP
+            for piece in _pieces(s, prop, measure, page_w - 2 * (_MARGIN + _PAD)):
+                w = measure.get_text_width_height_descent(piece, prop, ismath=False)[0] + 2 * _PAD
+                if x > _MARGIN and x + w > page_w - _MARGIN:
+                    x = _MARGIN
+                    y += line_h
+                items.append((x + _PAD, y, piece, kind, value / scale))
+                x += w + _GAP
         y += line_h * 1.45
     if not top:
         items.append((_MARGIN, y, "No terms to show.", "other", 0.0))
         y += line_h
     return items, y + _MARGIN - line_h * 0.45
+
+
+def _pieces(text: str, prop: Any, measure: Any, max_w: float) -> list[str]:
+    """``text`` as it is when it fits on a line, else cut at spaces into pieces that do
+    (a sentence-long token wraps instead of running off the page)."""
+
+    def width(s: str) -> float:
+        return measure.get_text_width_height_descent(s, prop, ismath=False)[0]
+
+    if width(text) <= max_w:
+        return [text]
+    pieces: list[str] = []
+    for word in text.split(" "):
+        if pieces and width(pieces[-1] + " " + word) <= max_w:
+            pieces[-1] += " " + word
+        else:
+            pieces.append(word)
+    return [p for p in pieces if p]
 
 
 def _draw(fig: Figure, ax: Axes, items: list[_Item], fontsize: float) -> None:

@@ -51,8 +51,8 @@ def test_segment_ids_follow_torch_unique():
 def test_panels_tint_and_outline_the_interaction(inter):
     fig, axes = plot_image_interactions(inter, _image(), MASK, k=2)
     assert len(axes) == 2
-    assert axes[0].get_title() == "#1  10 × 50\n+2"
-    assert axes[1].get_title() == "#2  60\n-1"
+    assert axes[0].get_title() == "#1  10 × 50\n+2.00"
+    assert axes[1].get_title() == "#2  60\n\u22121.00"
     shown = axes[0].get_images()[0].get_array()
     member = np.isin(MASK, [10, 50])
     # members keep colour, tinted towards the positive colour; the rest is grey

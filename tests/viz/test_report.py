@@ -65,22 +65,28 @@ def test_tokens_are_escaped_and_no_script_is_injected(evil):
     assert page.lower().count("</script") == 2
 
 
+def _data(page):
+    raw = re.search(r'<script type="application/json" id="spex-data">(.*?)</script>', page, re.S)
+    return raw.group(1)
+
+
 def test_embedded_json_is_escaped_and_round_trips(evil):
     inter, tokens = evil
     page = html_report(inter, k=3, plots=False)
-    raw = re.search(r'<script type="application/json" id="spex-data">(.*?)</script>', page, re.S)
-    body = raw.group(1)
+    body = _data(page)
     assert "<" not in body and ">" not in body and "&" not in body
     data = json.loads(body)
     assert data["tokens"] == tokens
-    np.testing.assert_allclose(data["shapley"], inter.shapley_values())
-    labels = [t["label"] for t in data["top"]]
-    assert labels == ["amazon × river[2]", "South × America", "longest"]
-    assert [t["value"] for t in data["top"]] == pytest.approx([2.0, 1.5, -1.0])
-    assert all(len(t["features"]) >= 2 for t in data["hover"])
-    assert {"features": [2, 10], "value": pytest.approx(0.7), "label": f"river[2] × {EVIL}"} in (
-        data["hover"]
+    (view,) = data["views"]
+    np.testing.assert_allclose(view["shapley"], inter.shapley_values())
+    labels = [t["label"] for t in view["top"]]
+    assert labels == ["amazon × river[1]", "South × America", "longest"]
+    assert [t["value"] for t in view["top"]] == pytest.approx([2.0, 1.5, -1.0])
+    assert all(len(t["features"]) >= 2 for t in view["hover"])
+    assert {"features": [2, 10], "value": pytest.approx(0.7), "label": f"river[1] × {EVIL}"} in (
+        view["hover"]
     )
+    assert data["names"][2] == "river[1]" and data["names"][10] == EVIL
 
 
 def test_json_for_script_cannot_close_the_tag():
@@ -117,18 +123,36 @@ def test_plots_false_and_image_panels():
     inter = from_mobius(4, {(0, 3): 1.0, (1,): -0.5})
     page = html_report(inter, plots=False)
     assert "<img" not in page
-    assert "<h2>Features</h2>" in page  # no tokens: features, not words
+    assert "The input, feature by feature" in page  # no tokens: features, not words
+    assert "Hover a feature" in page and "Hover a word" not in page
     mask = np.repeat(np.arange(4), 4).reshape(4, 4)
     page = html_report(inter, image=np.zeros((4, 4, 3)), feature_mask=mask)
     assert page.count("<img") == 3
+    assert "The image, segment by segment" in page and "Hover a segment" in page
 
 
-def test_multi_output_report_shows_the_chosen_output():
+def test_multi_output_report_has_one_view_per_output():
     inter = from_mobius(3, {(0, 1): [1.0, -3.0], (2,): [2.0, 0.0]}, 2)
-    page = html_report(inter, ["a", "b", "c"], output=1, plots=False)
-    data = json.loads(re.search(r'id="spex-data">(.*?)</script>', page, re.S).group(1))
-    assert [(t["label"], t["value"]) for t in data["top"]] == [("a × b", -3.0)]
-    assert "output 1 of 2" in page
+    page = html_report(inter, ["a", "b", "c"], output=1)
+    data = json.loads(_data(page))
+    assert data["selected"] == 1
+    assert [v["output"] for v in data["views"]] == [0, 1]
+    assert [(t["label"], t["value"]) for t in data["views"][1]["top"]] == [("a × b", -3.0)]
+    assert 'id="spex-view-0"' in page and 'id="spex-view-1"' in page
+    assert re.search(r'id="spex-tab-1" value="1" checked>', page)
+    assert not re.search(r'id="spex-tab-0" value="0" checked>', page)
+    assert '<label for="spex-tab-1" role="tab">Output 1</label>' in page
+    views = page.split('<div class="view"')[1:]
+    assert [v.count("<img") for v in views] == [2, 2]  # each tab has its own plots
+
+
+def test_many_outputs_plot_the_open_tab_only():
+    inter = from_mobius(3, {(0, 1): list(np.arange(1.0, 15.0)), (2,): [1.0] * 14}, 14)
+    page = html_report(inter, ["a", "b", "c"], output=3)
+    views = page.split('<div class="view"')[1:]
+    assert len(views) == 14
+    assert [v.count("<img") for v in views] == [2 if j == 3 else 0 for j in range(14)]
+    assert "Plots are drawn for the tab opened first only" in views[0]
 
 
 def test_report_errors(evil):
@@ -141,6 +165,13 @@ def test_report_errors(evil):
         html_report(inter, ["a"])
     with pytest.raises(ValueError, match="given together"):
         html_report(inter, image=np.zeros((4, 4)))
+    with pytest.raises(ValueError, match="The 'unit' parameter of html_report must be one of"):
+        html_report(inter, unit="paragraph")
+    for name in ("question", "model", "target", "prompt_template"):
+        with pytest.raises(TypeError, match=f"The '{name}' parameter of html_report must be a str"):
+            html_report(inter, plots=False, **{name: 3})
+    with pytest.raises(ValueError, match=r"one entry per output after the first.*n_outputs - 1=0"):
+        html_report(inter, plots=False, output_tokens=["x"])
 
 
 def test_generator_names_the_package_version():

@@ -37,14 +37,16 @@ MIN_SAMPLES = 32
 # a decoder fit this good on held-out uniform masks leaves nothing for a joint refit
 _DECODER_ENOUGH = 0.999
 _MIN_VAL = 8
-# trees train on at most this many rows (their cost grows with rows x features)
-_TREE_ROWS = 6000
+# trees train on at most this many rows x features (their cost grows with both)
+_TREE_CELLS = 2_000_000
 _MAX_TREE_TERMS = 300
 # trees split on at most this many features: the strongest of the first-order screen
 _TREE_FEATURES = 200
 _MAX_SINGLETONS = 600
 _TOP_FEATURES = 30
 _MAX_CANDIDATES = 1000
+# up to this many rows, 10-fold cross-validation (the choice is noisier with few rows)
+_SMALL_ROWS = 300
 # beyond this many rows, 3 folds and fewer source variants are cross-validated
 _LARGE_ROWS = 10000
 # the low-order screen reads at most this many rows
@@ -174,7 +176,7 @@ def _fit(plan, masks, values, scored, rng, show_progress, design=None):
     variants = [("first-order",), low, ("trees",), (*low, "trees")]
     if design is not None:
         variants += [("design",), ("design", *low, "trees")]
-    n_folds = 5
+    n_folds = 10 if masks.shape[0] <= _SMALL_ROWS else 5
     if masks.shape[0] > _LARGE_ROWS:  # plenty of rows: fewer folds and source variants
         n_folds = 3
         variants = variants[-3:] if design is not None else variants[1:]
@@ -182,9 +184,10 @@ def _fit(plan, masks, values, scored, rng, show_progress, design=None):
 
 
 def _tree_terms(plan, masks, values, rows, seed, show_progress, features):
-    """The largest terms of boosted trees trained on (at most ``_TREE_ROWS`` of) ``rows``,
-    over the given ``features`` only (tree cost grows with rows x features)."""
-    rows = np.random.default_rng(seed).permutation(rows)[:_TREE_ROWS]
+    """The largest terms of boosted trees trained on ``rows`` (at most ``_TREE_CELLS /
+    features`` of them), over the given ``features`` only."""
+    cap = max(4000, _TREE_CELLS // features.size)
+    rows = np.random.default_rng(seed).permutation(rows)[:cap]
     stop = max(_MIN_VAL, rows.size // 10)  # early stopping on rows of its own
     t_tr, t_va = np.sort(rows[stop:]), np.sort(rows[:stop])
     if t_tr.size < 16:
