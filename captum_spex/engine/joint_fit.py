@@ -59,6 +59,8 @@ class JointFit:
     n_candidates: int
     sources: tuple[str, ...] = ()
     config: tuple = ()
+    stderr: np.ndarray | None = None
+    r2_se: np.ndarray | None = None
 
 
 def _as_padded(terms: list[tuple[int, ...]], width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -323,7 +325,7 @@ def select_joint(
                 oof.setdefault((v, key), []).append(pred)
     y_oof = values[np.concatenate(test_rows)]
     preds = {k: np.concatenate(p) for k, p in oof.items() if len(p) == n_folds_scored}
-    chosen, weights, r2 = _stack(preds, y_oof, sst)
+    chosen, weights, r2, combined = _stack(preds, y_oof, sst)
     cand = shared if shared is not None else candidates(np.arange(n_rows))
     terms: dict[tuple[int, ...], np.ndarray] = {(): np.zeros(values.shape[1])}
     ridges = []
@@ -339,6 +341,9 @@ def select_joint(
     sup, deg = _as_padded(list(terms), width)
     coefs = np.array(list(terms.values())).reshape(len(terms), values.shape[1])
     fit = JointFit(sup, deg, coefs, max(ridges), r2, cand.supports.shape[0])
+    fit.stderr = _standard_errors(masks, values, sup, deg, max(ridges), y_oof - combined)
+    resid2 = (y_oof - combined) ** 2
+    fit.r2_se = np.std(resid2, axis=0) / np.sqrt(y_oof.shape[0]) / (sst / y_oof.shape[0])
     fit.sources = tuple(dict.fromkeys(n for v, _ in chosen for n in variants[v]))
     fit.config = tuple(
         (variants[v], key, round(float(w), 3)) for (v, key), w in zip(chosen, weights)
@@ -374,8 +379,25 @@ def _stack(preds: dict, y: np.ndarray, sst: np.ndarray):
     if float(np.mean(1.0 - r2)) > min(single, min(v[0] for v in best.values())):
         (_, key) = min(best.values())
         keys, weights = [key], np.ones(1)
-        r2 = 1.0 - np.sum((y - preds[key]) ** 2, axis=0) / sst
-    return keys, weights, r2
+        combined = preds[key]
+        r2 = 1.0 - np.sum((y - combined) ** 2, axis=0) / sst
+    return keys, weights, r2, combined
+
+
+def _standard_errors(masks, values, supports, degrees, ridge, oof_residuals):
+    """Standard errors ``(K, O)`` of refitted coefficients: the sandwich of a ridge fit,
+    ``sigma^2 diag(A G A)`` with ``A = (G + lambda D)^-1``, ``G`` the Gram of every row and
+    ``sigma^2`` the out-of-fold mean squared error (the model's own misfit included)."""
+    gram, _ = _gram(masks, values, supports, degrees)
+    pen = np.full(gram.shape[0], ridge * masks.shape[0])
+    pen[0] = 0.0
+    try:
+        a = np.linalg.inv(gram + np.diag(pen))
+    except np.linalg.LinAlgError:
+        a = np.linalg.pinv(gram + np.diag(pen))
+    var = np.maximum(np.einsum("ij,jk,ki->i", a, gram, a), 0.0)
+    sigma2 = np.mean(oof_residuals**2, axis=0)
+    return np.sqrt(np.outer(var, sigma2))
 
 
 def _final(gram, xy, n_rows, key, ranked):

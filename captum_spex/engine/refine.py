@@ -56,6 +56,7 @@ class Fit:
     noise_var: np.ndarray
     residual_u: np.ndarray
     t_stats: np.ndarray
+    stderr: np.ndarray  # (K, O) standard errors of the coefficients
 
 
 def _normal_equations(decoder: Decoder, big_u, supports, degrees, x_rand, y_rand):
@@ -139,7 +140,7 @@ def refit(
             se = np.sqrt(np.outer(inv_diag, noise_var))
             t_stats = np.abs(coefs) / se
         else:
-            t_stats = np.zeros((0, n_out))
+            t_stats = se = np.zeros((0, n_out))
         if not prune or k == 0:
             break
         keep = (t_stats.max(axis=1) >= _PRUNE_T) | (degrees == 0)
@@ -150,4 +151,4 @@ def refit(
         supports, degrees = supports[keep], degrees[keep]
         if x_rand is not None:
             x_rand = x_rand[:, keep]
-    return Fit(supports, degrees, coefs, noise_var, res_u, t_stats)
+    return Fit(supports, degrees, coefs, noise_var, res_u, t_stats, se)

@@ -72,6 +72,8 @@ class MethodResult:
         Method-specific diagnostics; should hold ``mode`` and ``r2_estimate``.
     max_degree : int, optional
         The largest order the result may hold, when it differs from the plan's.
+    standard_errors : numpy.ndarray, optional
+        ``(K, n_outputs)`` standard errors of the coefficients, when the fit gives them.
     """
 
     terms: list[tuple[int, ...]]
@@ -79,6 +81,7 @@ class MethodResult:
     n_queries: int
     diagnostics: dict
     max_degree: int | None = None
+    standard_errors: np.ndarray | None = None
 
 
 class Method(abc.ABC):

@@ -125,7 +125,9 @@ class AutoMethod(Method):
                 f"({len(terms)} terms). Try a larger n_samples, a higher max_degree, or "
                 "grouping features (fewer, coarser features)."
             )
-        return MethodResult(terms, fit.coefs, int(plan.masks.shape[0]), diag)
+        return MethodResult(
+            terms, fit.coefs, int(plan.masks.shape[0]), diag, standard_errors=fit.stderr
+        )
 
 
 def _per_output(r2: np.ndarray):
@@ -137,7 +139,9 @@ def _decoded(design, values, plan) -> JointFit:
     the budget left no held-out slice)."""
     with warnings.catch_warnings():  # the joint fit's estimate is the one that counts
         warnings.simplefilter("ignore", SpexFitWarning)
-        terms, coefs, diag = _decode(design, values, plan.max_degree, _CHASE_DEPTH["soft"], False)
+        terms, coefs, diag, stderr = _decode(
+            design, values, plan.max_degree, _CHASE_DEPTH["soft"], False
+        )
     width = max((len(t) for t in terms), default=1)
     sup = np.full((len(terms), max(width, 1)), -1, dtype=np.int64)
     deg = np.zeros(len(terms), dtype=np.int64)
@@ -146,7 +150,9 @@ def _decoded(design, values, plan) -> JointFit:
         deg[q] = len(k)
     r2 = diag.get("r2_estimate")
     r2 = np.full(values.shape[1], -np.inf) if r2 is None else np.atleast_1d(np.asarray(r2))
-    return JointFit(sup, deg, coefs, 0.0, r2, len(terms))
+    fit = JointFit(sup, deg, coefs, 0.0, r2, len(terms))
+    fit.stderr = stderr
+    return fit
 
 
 def _fit(plan, masks, values, scored, rng, show_progress, design=None):

@@ -58,9 +58,11 @@ class SparseMethod(Method):
             announce_cold_kernels()
         t0 = time.perf_counter()
         n_chase = _CHASE_DEPTH[plan.options.get("decoder", "soft")]
-        terms, coefs, diag = _decode(design, values, plan.max_degree, n_chase, show_progress)
+        terms, coefs, diag, stderr = _decode(
+            design, values, plan.max_degree, n_chase, show_progress
+        )
         diag["decode_seconds"] = time.perf_counter() - t0
-        return MethodResult(terms, coefs, design.masks.shape[0], diag)
+        return MethodResult(terms, coefs, design.masks.shape[0], diag, standard_errors=stderr)
 
 
 def _as_arrays(keys: list[tuple[int, ...]], width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -103,7 +105,7 @@ def _decode(design, values, max_degree, n_chase, show_progress):
             "The function may not be sparse at this budget: try a larger n_samples, a higher "
             "max_degree, or grouping features (fewer, coarser features)."
         )
-    return terms, fit.coefs, diag
+    return terms, fit.coefs, diag, fit.stderr
 
 
 def _refine(design, dec, big_u, values, found, scale, bar):
