@@ -9,16 +9,20 @@ multi-machine engine, ``pip install "captum-spex[distributed]"``), or any other 
 A model should not travel with every task. :class:`ModelFactory` wraps a picklable
 function that builds the model; the factory, not the model, is what is pickled, and each
 worker process builds the model the first time it needs it and keeps it in a process-wide
-cache keyed by the factory.
+cache keyed by the content of the recipe: the builder's code, closure and globals and the
+arguments, by value (see :mod:`captum_spex._identity`). Two factories share a model only when
+their recipes are provably equal.
 """
 
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable
 from typing import Any
 
-from .store import fingerprint, qualified_name
+from ._identity import _Unidentifiable
+from .store import fingerprint
 
 __all__ = ["ModelFactory"]
 
@@ -35,8 +39,17 @@ class ModelFactory:
         A module-level (picklable) function returning the model (any callable, e.g. a
         ``torch.nn.Module`` in eval mode).
     *args, **kwargs
-        Passed to ``factory``; they must be picklable and have a stable ``repr`` (they are
-        part of the cache key).
+        Passed to ``factory``; they must be picklable.
+
+    Attributes
+    ----------
+    key : str
+        The process-wide cache key: a digest of the content of ``factory`` (its code,
+        defaults, closure and the globals it names), ``args`` and ``kwargs``, by value (never
+        ``repr``). A builder edited in a notebook, two lambdas or two ``functools.partial``
+        with other arguments get other keys. When that content cannot be proven (e.g. a
+        closure over a generator), the key is unique to this factory object, so no other
+        factory ever shares its model; with ``cache=``, pass ``cache_key=`` then.
 
     Examples
     --------
@@ -48,6 +61,10 @@ class ModelFactory:
     6.0
     >>> forward.model is forward.model  # built once, then cached
     True
+    >>> ModelFactory(build, 3.0).key == forward.key  # the same recipe
+    True
+    >>> ModelFactory(build, 4.0).key == forward.key
+    False
     """
 
     def __init__(self, factory: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
@@ -59,7 +76,10 @@ class ModelFactory:
         self.factory = factory
         self.args = args
         self.kwargs = kwargs
-        self.key = fingerprint(qualified_name(factory), repr(args), repr(sorted(kwargs.items())))
+        try:
+            self.key = fingerprint("ModelFactory", factory, args, kwargs)
+        except _Unidentifiable:  # no provable recipe: a model of its own
+            self.key = f"unshared-{uuid.uuid4().hex}"
 
     @property
     def model(self) -> Any:

@@ -1,13 +1,15 @@
 """Crash-safe query store: fault injection, resume, concurrency, no pickle."""
 
 import multiprocessing as mp
+import os
 import sqlite3
 
 import numpy as np
 import pytest
+import torch
 
-from captum_spex import SpexQueryError, spex
-from captum_spex.store import QueryStore, fingerprint
+from captum_spex import SpexInteractions, SpexQueryError, spex
+from captum_spex.store import CacheFileError, CacheFormatError, QueryStore, fingerprint
 from captum_spex.testing import Planted
 
 
@@ -144,3 +146,92 @@ def test_fingerprint_is_stable_and_sensitive():
     assert a == fingerprint("m", np.arange(5.0), {"t": 1})
     assert a != fingerprint("m", np.arange(5.0), {"t": 2})
     assert a != fingerprint("m", np.arange(5), {"t": 1})  # dtype matters
+
+
+# ---------------------------------------------------------------- named errors (issue 14)
+def _f(masks):
+    return masks[:, 0].astype(float)
+
+
+@pytest.mark.parametrize("bad", ["", ":memory:"])
+def test_empty_and_memory_paths_are_refused(tmp_path, bad):
+    with pytest.raises(ValueError, match="'cache' parameter of QueryStore"):
+        QueryStore(bad, "k", 5)
+    if bad == "":
+        with pytest.raises(ValueError, match="'cache' parameter of spex"):
+            spex(_f, 6, n_samples=64, cache=bad)
+        with pytest.raises(ValueError, match="'cache' parameter of SpexInteractions.attribute"):
+            SpexInteractions(lambda x: x.sum(1)).attribute(torch.ones(1, 4), cache=bad)
+    with pytest.raises(ValueError, match="'cache_key' parameter of QueryStore"):
+        QueryStore(tmp_path / "q.sqlite", "", 5)
+
+
+def test_a_folder_is_named_with_what_to_do(tmp_path):
+    with pytest.raises(CacheFileError, match="is a folder") as info:
+        spex(_f, 6, n_samples=64, cache=tmp_path, cache_key="k")
+    assert str(tmp_path) in str(info.value) and "cache=" in str(info.value)
+    assert isinstance(info.value, OSError)
+
+
+def test_a_folder_that_cannot_be_made_is_named(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(CacheFileError, match="cannot be opened") as info:
+        QueryStore(blocker / "q.sqlite", "k", 5)
+    assert str(blocker / "q.sqlite") in str(info.value)
+
+
+@pytest.mark.parametrize("content", [b"hello, this is not sqlite" * 50, b"\x00" * 4096])
+def test_a_file_that_is_not_a_store_is_named(tmp_path, content):
+    path = tmp_path / "notes.txt"
+    path.write_bytes(content)
+    with pytest.raises(CacheFormatError, match="not a captum-spex query store") as info:
+        spex(_f, 6, n_samples=64, cache=path, cache_key="k")
+    assert str(path) in str(info.value) and "another path" in str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+def test_another_programs_database_is_named(tmp_path):
+    path = tmp_path / "other.sqlite"
+    with sqlite3.connect(path) as con:
+        con.execute("CREATE TABLE queries (id INTEGER, text TEXT)")
+    with pytest.raises(CacheFormatError, match="not a captum-spex query store"):
+        QueryStore(path, "k", 5)
+
+
+def test_a_read_only_store_is_named(tmp_path, monkeypatch):
+    path = tmp_path / "q.sqlite"
+    QueryStore(path, "k", 6).close()
+    real = sqlite3.connect
+
+    def read_only(database, timeout=5.0):  # as a file on a read-only mount opens
+        return real(f"file:{database}?mode=ro", uri=True, timeout=timeout)
+
+    monkeypatch.setattr(sqlite3, "connect", read_only)
+    with pytest.raises(CacheFileError, match="read-only") as info:
+        spex(_f, 6, n_samples=64, cache=path, cache_key="k2")
+    assert str(path) in str(info.value) and "writable" in str(info.value)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root ignores modes")
+def test_a_read_only_file_is_named(tmp_path):
+    path = tmp_path / "q.sqlite"
+    QueryStore(path, "k", 6).close()
+    os.chmod(path, 0o444)
+    os.chmod(tmp_path, 0o555)
+    try:
+        with pytest.raises(CacheFileError, match=str(path)):
+            spex(_f, 6, n_samples=64, cache=path, cache_key="k2")
+    finally:
+        os.chmod(tmp_path, 0o755)
+        os.chmod(path, 0o644)
+
+
+def test_fingerprint_never_uses_repr():
+    a, b = np.zeros(3000), np.zeros(3000)
+    b[1234] = 1e-9
+    assert repr(a) == repr(b)
+    assert fingerprint(a) != fingerprint(b)
+    assert fingerprint({"x": a}) != fingerprint({"x": b})
+    with pytest.raises(TypeError, match="generator"):
+        fingerprint(x for x in range(3))

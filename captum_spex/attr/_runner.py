@@ -29,7 +29,7 @@ from ..engine.errors import SpexQueryError
 from ..engine.methods import DEFAULT_METHOD, uses_exact
 from ..engine.spex import SPEX_PARAMS, PreparedRun, check_method_options, prepare_run
 from ..interactions import Interactions
-from ..store import fingerprint, qualified_name
+from ..store import Part, store_key
 from ._compat import NullProgress, progress
 
 __all__ = [
@@ -67,17 +67,15 @@ def default_n_samples(n_features: int, max_degree: int) -> int:
     return design + holdout_size(design, design)
 
 
-def model_identity(forward_func: Any) -> Any:
-    """What identifies a forward for the query store: a ModelFactory's key, a module's class
-    and parameters, or a function's qualified name."""
-    import torch
-
+def model_identity(forward_func: Any) -> Part:
+    """What identifies a forward for the query store, hashed by content only when a cache is
+    used: a ModelFactory's recipe (builder and its arguments), else the forward itself (a
+    module's class, parameters, buffers, attributes and mode; a function's code, closure and
+    globals; a bound method's ``__self__``; see :mod:`captum_spex._identity`)."""
     if isinstance(forward_func, ModelFactory):
-        return forward_func.key
-    if isinstance(forward_func, torch.nn.Module):
-        state = forward_func.state_dict()
-        return [type(forward_func).__qualname__, sorted(state), list(state.values())]
-    return qualified_name(forward_func)
+        recipe = ("ModelFactory", forward_func.factory, forward_func.args, forward_func.kwargs)
+        return Part("forward_func", recipe)
+    return Part("forward_func", forward_func)
 
 
 def raise_forward_error(err: SpexQueryError) -> NoReturn:
@@ -104,7 +102,7 @@ class Job:
         (None when batches run on an executor) lets it move the progress bar as it goes.
     identity : tuple
         Everything that decides its values (model, input, baselines, target, ...), hashed
-        into the query store's key.
+        by content into the query store's key (see :func:`captum_spex.store.store_key`).
     feature_names : list of str, optional
         Names put on the result.
     diagnostics : callable, optional
@@ -151,6 +149,7 @@ class Runner:
     method: str = DEFAULT_METHOD
     options: dict = field(default_factory=dict)
     cache: str | os.PathLike[str] | None = None
+    cache_key: str | None = None
     executor: Executor | None = None
     max_retries: int = 2
     batch_size: int = 4096
@@ -183,6 +182,7 @@ class Runner:
     def run(self, jobs: Sequence[Job], n_initial: int = 0) -> list[Interactions]:
         """Explain every job; ``n_initial`` model calls were already made (progress)."""
         prepared = [self.prepare(job.n_features) for job in jobs]
+        keys = self._cache_keys(jobs)  # before any query: an unprovable model fails here
         if self.show_progress:
             total = n_initial + sum(self._units(p.planned_queries) for p in prepared)
             bar: Any = progress(desc=self.desc, total=total, unit=self.unit)
@@ -190,14 +190,21 @@ class Runner:
         else:
             bar = NullProgress()
         try:
-            return [self._run_one(job, p, bar) for job, p in zip(jobs, prepared)]
+            return [self._run_one(*run, bar) for run in zip(jobs, prepared, keys)]
         finally:
             bar.close()
+
+    def _cache_keys(self, jobs: Sequence[Job]) -> list[str | None]:
+        """The store key of every job (None without a cache); a model is hashed once."""
+        if self.cache is None:
+            return [None] * len(jobs)
+        memo: dict = {}
+        return [store_key(self.caller, job.identity, self.cache_key, memo) for job in jobs]
 
     def _units(self, n_masks: int) -> int:
         return math.ceil(n_masks / self.masks_per_unit)
 
-    def _run_one(self, job: Job, run: PreparedRun, bar: Any) -> Interactions:
+    def _run_one(self, job: Job, run: PreparedRun, cache_key: str | None, bar: Any) -> Interactions:
         reported = _Reported(bar)
         value_function = job.value_function(reported.report if self.executor is None else None)
 
@@ -205,7 +212,6 @@ class Runner:
             units = self._units(k)
             bar.update(units - reported.take(units))
 
-        cache_key = fingerprint(*job.identity) if self.cache is not None else None
         try:
             return run.execute(
                 value_function,

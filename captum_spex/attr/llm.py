@@ -21,12 +21,13 @@ from torch import Tensor
 
 from .._validation import Int, check_params
 from ..engine.methods import DEFAULT_METHOD
+from ..store import Part
 from ._compat import _convert_ids_to_pretty_tokens
 from ._generate import generate_target
 from ._lm import as_ids as _as_ids
 from ._lm import model_device as _model_device
 from ._runner import FRONT_PARAMS, Job, Runner, model_identity
-from ._text import feature_labels, input_identity, masked_prompts
+from ._text import feature_labels, masked_prompts
 from .llm_result import LLMSpexAttributionResult
 from .scoring import TeacherForcedScorer
 from .spex_interactions import SpexInteractions
@@ -145,6 +146,7 @@ class LLMSpexAttribution(LLMAttribution):
         max_batch_tokens: int = 8192,
         attribution: Literal["shapley", "banzhaf"] = "shapley",
         cache: str | os.PathLike[str] | None = None,
+        cache_key: str | None = None,
         method: str = DEFAULT_METHOD,
         executor: Executor | None = None,
         max_retries: int = 2,
@@ -185,9 +187,13 @@ class LLMSpexAttribution(LLMAttribution):
             The first-order index reported in ``seq_attr`` and ``token_attr``.
         cache : str or os.PathLike, optional
             SQLite file of finished queries (see :func:`captum_spex.spex`), keyed by the
-            model's weights, the input (template, values, baselines, mask), the target and
-            ``attr_target``. Masks are committed 1,024 at a time; a rerun after a crash
-            scores only the missing ones.
+            content of the model (weights, buffers, attributes, mode), the tokenizer, the
+            input (template, values, baselines, mask), the target and ``attr_target``. Masks
+            are committed 1,024 at a time; a rerun after a crash scores only the missing
+            ones.
+        cache_key : str, optional
+            Your name for what the cache cannot prove (a ``ValueError`` says when one is
+            needed); change it whenever the model changes. Everything provable still counts.
         method : str, default "auto"
             A registered method, as in :func:`captum_spex.spex`: "auto" (the SPEX design,
             a low-order screen and boosted trees, one cross-validated sparse fit), "spex"
@@ -232,6 +238,7 @@ class LLMSpexAttribution(LLMAttribution):
             show_progress=show_progress,
             attribution=attribution,
             cache=cache,
+            cache_key=cache_key,
             method=method,
             executor=executor,
             max_retries=max_retries,
@@ -243,6 +250,7 @@ class LLMSpexAttribution(LLMAttribution):
             seed=p["seed"],
             method=p["method"],
             cache=p["cache"],
+            cache_key=p["cache_key"],
             executor=p["executor"],
             max_retries=p["max_retries"],
             batch_size=_MASKS_PER_CALL,
@@ -318,7 +326,8 @@ class LLMSpexAttribution(LLMAttribution):
         identity = (
             "LLMSpexAttribution",
             model_identity(self.model),
-            input_identity(inp),
+            Part("inp", inp),
+            Part("tokenizer", self.tokenizer),
             target_ids,
             self.attr_target,
         )

@@ -19,6 +19,7 @@ from torch import Tensor
 from .._validation import check_params
 from ..engine.methods import DEFAULT_METHOD
 from ..interactions import Interactions
+from ..store import Part
 from ._captum_args import check_baselines, check_feature_mask, check_inputs, check_target
 from ._compat import (
     BaselineType,
@@ -126,6 +127,7 @@ class SpexInteractions(PerturbationAttribution):
         *,
         method: str = DEFAULT_METHOD,
         cache: str | os.PathLike[str] | None = None,
+        cache_key: str | None = None,
         executor: Executor | None = None,
         max_retries: int = 2,
     ) -> TensorOrTupleOfTensorsGeneric:
@@ -175,7 +177,7 @@ class SpexInteractions(PerturbationAttribution):
         attribution : {"shapley", "banzhaf"}, default "shapley"
             The first-order index returned: Shapley values (they sum to ``f(x) -
             f(baseline)``) or Banzhaf values (the average removal effect over all contexts).
-        method, cache, executor, max_retries
+        method, cache, cache_key, executor, max_retries
             ProxySPEX, the crash-safe query store and scale-out; see
             :meth:`attribute_interactions`.
 
@@ -222,7 +224,8 @@ class SpexInteractions(PerturbationAttribution):
             perturbations_per_eval,
             show_progress,
             seed,
-            {"method": method, "cache": cache, "executor": executor, "max_retries": max_retries},
+            {"method": method, "cache": cache, "executor": executor, "max_retries": max_retries}
+            | {"cache_key": cache_key},
         )
         per_input: list[list[Tensor]] = [[] for _ in games[0].inputs]
         for game, inter in zip(games, results):
@@ -249,6 +252,7 @@ class SpexInteractions(PerturbationAttribution):
         *,
         method: str = DEFAULT_METHOD,
         cache: str | os.PathLike[str] | None = None,
+        cache_key: str | None = None,
         executor: Executor | None = None,
         max_retries: int = 2,
     ) -> Interactions | list[Interactions]:
@@ -285,10 +289,16 @@ class SpexInteractions(PerturbationAttribution):
             a low-order screen and boosted trees, one cross-validated sparse fit), "spex"
             (the SPEX decoder alone) or "proxy" (ProxySPEX: boosted trees on uniform masks).
         cache : str or os.PathLike, optional
-            SQLite file of finished model queries, keyed by the identity of the model, the
-            example, its baselines, target, extra arguments and feature groups, and the mask.
+            SQLite file of finished model queries, keyed by the content of the model (code,
+            closure, parameters, buffers, attributes, train/eval mode), the example, its
+            baselines, target, extra arguments (by value) and feature groups, and the mask.
             Each batch is committed as it finishes; a rerun resumes and makes only the
-            missing model calls. See :func:`captum_spex.spex`.
+            missing model calls. A forward whose content cannot be proven raises a
+            ``ValueError`` that asks for ``cache_key``. See :func:`captum_spex.spex`.
+        cache_key : str, optional
+            Your name for what the cache cannot prove (e.g. ``"resnet-v3"``); change it
+            whenever the model or anything it reads changes. Everything provable still
+            counts, so another input or a changed model still misses the store.
         executor : concurrent.futures.Executor, optional
             Spread the batches of forward calls over an executor (thread/process pool,
             ``distributed.Client(...).get_executor()``). Results are bit-identical to a serial
@@ -334,7 +344,8 @@ class SpexInteractions(PerturbationAttribution):
             perturbations_per_eval,
             show_progress,
             seed,
-            {"method": method, "cache": cache, "executor": executor, "max_retries": max_retries},
+            {"method": method, "cache": cache, "executor": executor, "max_retries": max_retries}
+            | {"cache_key": cache_key},
         )
         return results[0] if len(results) == 1 else results
 
@@ -377,6 +388,7 @@ class SpexInteractions(PerturbationAttribution):
             seed=p["seed"],
             method=p["method"],
             cache=p["cache"],
+            cache_key=p["cache_key"],
             executor=p["executor"],
             max_retries=p["max_retries"],
             batch_size=ppe * max(1, _MASKS_PER_CALL // ppe),
@@ -426,16 +438,15 @@ class SpexInteractions(PerturbationAttribution):
                 "n_forward_calls": calls,
             }
 
-        args = game.additional_forward_args
-        identity = (
+        identity = (  # by content; perturbations_per_eval cannot change a value
             "SpexInteractions",
             model_identity(self.forward_func),
             game.inputs,
             game.baselines,
             game.groups,
-            repr(game.target),
-            [] if args is None else [a if isinstance(a, Tensor) else repr(a) for a in args],
-            ppe,
+            Part("target", game.target),
+            Part("additional_forward_args", game.additional_forward_args),
+            game.example_index is None,
         )
         return Job(
             game.n_features,

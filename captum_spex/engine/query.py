@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..store import QueryStore, fingerprint, qualified_name
+from ..store import Part, QueryStore, store_key
 from .errors import SpexQueryError
 
 __all__ = ["QueryRunner", "ValueFunction", "open_store", "progress_bar"]
@@ -40,6 +40,12 @@ def _as_values(out: Any, n_masks: int, n_outputs: int | None) -> np.ndarray:
         )
     if arr.ndim == 1:
         arr = arr[:, None]
+    if arr.shape[1] == 0:
+        raise ValueError(
+            f"value_function returned no value per mask (shape {arr.shape}); it must return "
+            f"shape ({n_masks},) or ({n_masks}, n_outputs) with n_outputs >= 1: check the "
+            "output it selects (e.g. an empty slice or an empty target)"
+        )
     if n_outputs is not None and arr.shape[1] != n_outputs:
         raise ValueError(
             f"value_function returned {arr.shape[1]} outputs per mask after "
@@ -252,11 +258,17 @@ class QueryRunner:
 def open_store(
     cache: str | os.PathLike[str] | None, cache_key: str | None, value_function, n_features: int
 ) -> QueryStore | None:
-    """Open the query store for ``cache`` (None: no store); arguments already validated."""
+    """Open the query store for ``cache`` (None: no store); arguments already validated.
+
+    A given ``cache_key`` is the store key itself. Without one the key is the content of
+    ``value_function`` (code, closure, globals, bound state: see
+    :mod:`captum_spex._identity`) and ``n_features``; a value function whose content cannot
+    be proven raises a ``ValueError`` that asks for ``cache_key``.
+    """
     if cache is None:
         return None
     if cache_key is None:
-        cache_key = fingerprint(qualified_name(value_function), n_features)
+        cache_key = store_key("spex", ["spex", Part("value_function", value_function), n_features])
     return QueryStore(cache, cache_key, n_features)
 
 
