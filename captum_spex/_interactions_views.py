@@ -8,6 +8,7 @@ persistence) is in :mod:`captum_spex.interactions`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -15,17 +16,23 @@ import numpy as np
 from captum_spex._terms import _readonly
 from captum_spex._validation import Bool, Int, Optional, Real, check_param, check_params
 from captum_spex.indices import (
+    ExpansionTooLarge,
     IndexName,
     SparseTerms,
     _check_index,
     _check_order,
+    _to_index,
     array_to_terms,
     banzhaf_values,
-    fourier_to_index,
     shapley_values,
 )
 
-__all__ = ["TopTerm"]
+__all__ = ["TopTerm", "ZERO_RTOL"]
+
+#: ``top()`` leaves out values at most this fraction of the largest: zero up to rounding.
+ZERO_RTOL = 1e-12
+# the work ``repr`` may spend on the Möbius view: (term, subset) pairs, result bytes
+_REPR_LIMITS = (1 << 22, 1 << 24)
 
 _TOP_PARAMS = {
     "k": Int(0),
@@ -35,7 +42,12 @@ _TOP_PARAMS = {
 }
 
 
-class TopTerm(NamedTuple):
+class _TopTermFields(NamedTuple):
+    term: tuple[int, ...]
+    value: Any
+
+
+class TopTerm(_TopTermFields):
     """One entry of :meth:`Interactions.top`: unpacks as ``(term, value)``.
 
     Attributes
@@ -44,10 +56,35 @@ class TopTerm(NamedTuple):
         Ascending feature ids; ``()`` is the constant.
     value : float or numpy.ndarray
         The index value (a 1-D array over outputs for a multi-output ranking).
+    names : tuple of str or None
+        The feature names of ``term`` when the explanation has ``feature_names``, else None.
+
+    Examples
+    --------
+    >>> t = TopTerm((0, 2), 1.5, names=("age", "income"))
+    >>> term, value = t
+    >>> term, value, t.names, t.label
+    ((0, 2), 1.5, ('age', 'income'), '(age, income)')
+    >>> TopTerm((0, 2), 1.5).label
+    '(0, 2)'
     """
 
-    term: tuple[int, ...]
-    value: Any
+    # no __slots__: an instance carries the names of its term beside the two fields
+    names: tuple[str, ...] | None = None
+
+    def __new__(
+        cls, term: tuple[int, ...], value: Any, names: Sequence[str] | None = None
+    ) -> TopTerm:
+        self = super().__new__(cls, term, value)
+        if names is not None:
+            self.names = tuple(names)
+        return self
+
+    @property
+    def label(self) -> str:
+        """The term as ``"(age, income)"``: feature names when known, else the ids."""
+        parts = self.names if self.names is not None else [str(i) for i in self.term]
+        return "(" + ", ".join(parts) + ")"
 
 
 class _IndexViews:
@@ -58,6 +95,7 @@ class _IndexViews:
     """
 
     _n_features: int
+    _feature_names: tuple[str, ...] | None
     _max_degree: int
     _multi: bool
     _indices: np.ndarray
@@ -125,11 +163,30 @@ class _IndexViews:
             order = min(max(self._max_degree, 1), self._n_features)
         return order
 
-    def _index(self, index: str, order: int | None, caller: str) -> SparseTerms:
+    def _index(
+        self,
+        index: str,
+        order: int | None,
+        caller: str,
+        limits: tuple[int, int] | None = None,
+    ) -> SparseTerms:
         order = self._resolve_order(index, order, caller)
         key = (index, order)
         if key not in self._cache:
-            res = fourier_to_index(self._fourier_terms(), self._n_features, index, order)
+            try:
+                res = _to_index(
+                    self._fourier_terms(), self._n_features, index, order, caller, limits
+                )
+            except ExpansionTooLarge as exc:
+                raise ExpansionTooLarge(
+                    f"{caller}: the {index!r} index of this explanation is too large to "
+                    f"compute: {exc}. Ask for the terms up to a given size (the 'order' "
+                    "parameter of index() and top()), or read the Fourier coefficients "
+                    "(index='fourier'), which need no expansion.",
+                    exc.n_pairs,
+                    exc.n_result,
+                    exc.max_degree,
+                ) from None
             self._cache[key] = SparseTerms(*(_readonly(np.asarray(a)) for a in res))
         return self._cache[key]
 
@@ -254,7 +311,7 @@ class _IndexViews:
         output: int | None = None,
         include_constant: bool = False,
         min_order: int = 0,
-        rtol: float | None = None,
+        rtol: float | None = ZERO_RTOL,
     ) -> list[TopTerm]:
         """The ``k`` largest-magnitude terms of an index, largest first.
 
@@ -273,15 +330,24 @@ class _IndexViews:
             Whether the constant ``()`` may appear.
         min_order : int, default 0
             Smallest term size returned; 2 returns only genuine interactions.
-        rtol : float, optional
+        rtol : float, default 1e-12
             Leave out the terms whose magnitude is at most ``rtol`` times the largest
-            magnitude of the index (over all its terms); e.g. ``1e-12`` drops values that
-            are zero up to rounding. None keeps every term.
+            magnitude of the index (over all its terms): the default drops values that
+            are zero up to rounding (a ``1e-15`` Möbius term of an exact fit); 0.0 keeps
+            every non-zero term, None every term.
 
         Returns
         -------
         list of TopTerm
-            ``(term, value)`` named tuples; ties keep the canonical order.
+            ``(term, value)`` named tuples, with the feature names of each term in
+            ``.names`` (and ``.label``) when the explanation has ``feature_names``; ties
+            keep the canonical order.
+
+        Raises
+        ------
+        ExpansionTooLarge
+            A ``ValueError``, at once, when the index would expand too many subsets (a
+            term of degree ``d`` has ``2^d``); the message says what to ask for instead.
 
         Examples
         --------
@@ -291,6 +357,9 @@ class _IndexViews:
         [TopTerm(term=(1, 2), value=-2.0), TopTerm(term=(0,), value=0.5)]
         >>> inter.top(index="fourier", min_order=2)
         [TopTerm(term=(1, 2), value=-2.0)]
+        >>> named = Interactions(2, [(0, 1)], [1.0], feature_names=["not", "bad"])
+        >>> named.top(1, index="fourier")[0].label
+        '(not, bad)'
         """
         caller = "Interactions.top"
         params = check_params(
@@ -302,6 +371,11 @@ class _IndexViews:
             rtol=rtol,
         )
         res = self._index(index, order, caller)
+        return self._ranked(res, output, params, caller)
+
+    def _ranked(
+        self, res: SparseTerms, output: int | None, params: dict[str, Any], caller: str
+    ) -> list[TopTerm]:
         values = res.values
         if self._multi and output is None:
             magnitude = np.sqrt(np.sum(values**2, axis=1))
@@ -319,5 +393,55 @@ class _IndexViews:
         ranked = candidates[np.argsort(-magnitude[candidates], kind="stable")][: params["k"]]
         terms = array_to_terms(res.indices[ranked], res.degrees[ranked])
         if column is None:
-            return [TopTerm(t, values[r].copy()) for t, r in zip(terms, ranked, strict=True)]
-        return [TopTerm(t, v) for t, v in zip(terms, values[ranked, column].tolist(), strict=True)]
+            picked = [values[r].copy() for r in ranked]
+        else:
+            picked = values[ranked, column].tolist()
+        names = self._feature_names
+        return [
+            TopTerm(t, v, None if names is None else [names[i] for i in t])
+            for t, v in zip(terms, picked, strict=True)
+        ]
+
+    def _repr_top(self, k: int) -> tuple[str, list[TopTerm], int]:
+        """(title, top ``k`` terms, number of non-constant terms) for ``repr``: Möbius when
+        it is cheap (:data:`_REPR_LIMITS`), else the Fourier terms, which need no work."""
+        params = {"k": k, "include_constant": False, "min_order": 0, "rtol": ZERO_RTOL}
+        caller = "Interactions.__repr__"
+        try:
+            res = self._index("mobius", None, caller, _REPR_LIMITS)
+            title = "Möbius interactions"
+        except ExpansionTooLarge as exc:
+            res = self._fourier_terms()
+            title = (
+                f"Fourier terms; the Möbius view of a degree-{exc.max_degree} term is too "
+                "large to show"
+            )
+        top = self._ranked(res, None, params, caller)
+        return title, top, int(np.count_nonzero(res.degrees))
+
+
+# ---------------------------------------------------------------------- repr
+# Diagnostics the repr shows first, when present.
+_REPR_DIAGNOSTICS = ("noise_sd", "snr_db", "b", "t", "n_groups", "n_peeled", "r2")
+
+
+def _format_diagnostics(diagnostics: Mapping[str, Any]) -> str:
+    keys = [k for k in _REPR_DIAGNOSTICS if k in diagnostics]
+    keys += [k for k in diagnostics if k.startswith("noise") and k not in keys]
+    parts = []
+    for key in keys:
+        value = diagnostics[key]
+        if isinstance(value, float):
+            parts.append(f"{key}={value:.4g}")
+        elif isinstance(value, (bool, int, str)) or value is None:
+            parts.append(f"{key}={value!r}" if isinstance(value, str) else f"{key}={value}")
+    others = len(diagnostics) - len(parts)
+    if others > 0:
+        parts.append(f"(+{others} more in .diagnostics)")
+    return ", ".join(parts)
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return "[" + ", ".join(f"{v:+.4g}" for v in value.tolist()) + "]"
+    return f"{value:+.4g}"

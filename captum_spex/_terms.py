@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from itertools import combinations
+from math import comb
 from typing import NamedTuple
 
 import numpy as np
@@ -117,8 +118,12 @@ def _check_array_terms(
     name: str = "terms",
     caller: str = "terms_to_array",
 ) -> None:
-    """Validate padded terms: ids in range, rows strictly ascending, rows unique."""
+    """Validate padded terms: degrees within the width, ids in range, rows strictly
+    ascending, rows unique."""
     n_terms, width = indices.shape
+    if degrees.shape != (n_terms,) or (n_terms and (degrees.min() < 0 or degrees.max() > width)):
+        must = f"degrees (one per term) in 0..{width}, the width of its index array"
+        raise param_error(caller, name, must, degrees)
     valid = np.arange(width)[None, :] < degrees[:, None]
     if np.any(indices[~valid] != -1):
         raise param_error(caller, name, "padded with -1 after each term", indices)
@@ -161,8 +166,9 @@ def _unique_rows(rows: np.ndarray, n_features: int) -> tuple[np.ndarray, np.ndar
     """Group identical padded rows.
 
     Returns the first occurrence of each distinct row (``(U,)`` positions into ``rows``),
-    the inverse map ``(R,) -> 0..U-1`` and the counts. Rows are packed into a single int64
-    key in base ``n_features + 1`` when that fits, else compared with ``np.unique(axis=0)``.
+    the inverse map ``(R,) -> 0..U-1`` and the counts. Rows (distinct ascending ids, padded
+    with -1) are packed into a single int64 key, one bit per feature up to 62 features,
+    else in base ``n_features + 1`` when that fits, else compared with ``np.unique(axis=0)``.
     """
     n_rows, width = rows.shape
     base = n_features + 1
@@ -170,7 +176,14 @@ def _unique_rows(rows: np.ndarray, n_features: int) -> tuple[np.ndarray, np.ndar
         inverse = np.zeros(n_rows, dtype=np.int64)
         first = np.zeros(min(n_rows, 1), dtype=np.int64)
         return first, inverse, np.array([n_rows] if n_rows else [], dtype=np.int64)
-    if base**width < 2**63:
+    if n_features <= 62:  # rows of distinct ascending ids: one bit per feature
+        key = np.zeros(n_rows, dtype=np.int64)
+        for j in range(width):  # bit 0 marks padding (-1), bit i + 1 feature i
+            key |= np.left_shift(np.int64(1), rows[:, j] + 1)
+        _, first, inverse, counts = np.unique(
+            key, return_index=True, return_inverse=True, return_counts=True
+        )
+    elif base**width < 2**63:
         key = np.zeros(n_rows, dtype=np.int64)
         for j in range(width):
             key *= base
@@ -221,80 +234,182 @@ def _finish(terms: SparseTerms, squeeze: bool) -> SparseTerms:
     )
 
 
-@lru_cache(maxsize=64)
+#: The most (term, subset) pairs one conversion may expand: its work.
+MAX_EXPANSION = 1 << 26
+#: The largest estimated size in bytes of one conversion's result.
+MAX_RESULT_BYTES = 1 << 26
+# pairs expanded at once; partial sums are merged between chunks, bounding the memory
+_CHUNK_PAIRS = 1 << 18
+# pattern tables up to this many subsets are cached
+_CACHED_PATTERNS = 1 << 12
+
+
+class ExpansionTooLarge(ValueError):
+    """A conversion would expand more subsets, or return more terms, than its limits allow.
+
+    Attributes
+    ----------
+    n_pairs : int
+        The (term, subset) pairs the conversion would expand.
+    n_result : int
+        An upper bound on the number of terms it would return.
+    max_degree : int
+        The largest degree among the terms.
+    """
+
+    def __init__(self, message: str, n_pairs: int, n_result: int, max_degree: int) -> None:
+        super().__init__(message)
+        self.n_pairs, self.n_result, self.max_degree = n_pairs, n_result, max_degree
+
+
+def _check_expansion(
+    terms: SparseTerms,
+    max_t: int,
+    limits: tuple[int, int] | None = None,
+) -> None:
+    """Raise :class:`ExpansionTooLarge` when expanding every term onto its subsets of size
+    ``<= max_t`` could exceed ``limits`` (pairs, result bytes); counted, not enumerated."""
+    max_pairs, max_bytes = limits or (MAX_EXPANSION, MAX_RESULT_BYTES)
+    degs, counts = np.unique(terms.degrees, return_counts=True)
+    pairs = sum(
+        int(c) * sum(comb(int(d), t) for t in range(min(int(d), max_t) + 1))
+        for d, c in zip(_int_list(degs), counts.tolist(), strict=True)
+    )
+    valid = np.arange(terms.indices.shape[1])[None, :] < terms.degrees[:, None]
+    union = int(np.unique(terms.indices[valid]).size)
+    width = min(max_t, int(degs.max()) if degs.size else 0)
+    n_result = min(pairs, sum(comb(union, t) for t in range(width + 1)))
+    n_bytes = n_result * (8 * width + 16 + 8 * terms.values.shape[1])
+    if pairs > max_pairs or n_bytes > max_bytes:
+        top = int(degs.max())
+        raise ExpansionTooLarge(
+            f"the conversion would expand {_count(pairs)} (term, subset) pairs into up to "
+            f"{_count(n_result)} terms (about {_count(n_bytes >> 20)} MiB; the limits are "
+            f"{max_pairs:,} pairs and {max_bytes >> 20:,} MiB): a term of degree {top} "
+            f"has {_count(1 << top)} subsets",
+            pairs,
+            n_result,
+            top,
+        )
+
+
+def _count(x: int) -> str:
+    """``1,048,576``, or ``2^1100`` for counts past 15 digits."""
+    return f"{x:,}" if x < 10**15 else f"2^{x.bit_length() - 1}"
+
+
+def _int_list(degrees: np.ndarray) -> list[int]:
+    """``degrees`` as a list of Python ints."""
+    return [int(d) for d in degrees.tolist()]
+
+
 def _patterns(d: int, max_t: int) -> tuple[np.ndarray, np.ndarray]:
     """Subsets of ``range(d)`` with at most ``max_t`` elements.
 
     Returns ``cols`` int64 ``(P, min(d, max_t))``, the ascending positions of each subset
-    padded with ``d`` (which points at a ``-1`` sentinel column), and their sizes ``(P,)``.
+    padded with ``d`` (which points at a ``-1`` sentinel column), and their sizes ``(P,)``;
+    by size, then lexicographically. Small tables are cached (read-only).
     """
-    width = min(d, max_t)
-    subsets = [c for t in range(width + 1) for c in combinations(range(d), t)]
-    cols = np.full((len(subsets), width), d, dtype=np.int64)
-    for p, c in enumerate(subsets):
-        cols[p, : len(c)] = c
-    sizes = np.array([len(c) for c in subsets], dtype=np.int64)
+    if sum(comb(d, t) for t in range(min(d, max_t) + 1)) <= _CACHED_PATTERNS:
+        return _cached_patterns(d, max_t)
+    return _build_patterns(d, max_t)
+
+
+@lru_cache(maxsize=64)
+def _cached_patterns(d: int, max_t: int) -> tuple[np.ndarray, np.ndarray]:
+    cols, sizes = _build_patterns(d, max_t)
     cols.setflags(write=False)
     sizes.setflags(write=False)
     return cols, sizes
 
 
-def _scatter(terms: SparseTerms, weights: np.ndarray, max_t: int, n_features: int) -> SparseTerms:
+def _build_patterns(d: int, max_t: int) -> tuple[np.ndarray, np.ndarray]:
+    width = min(d, max_t)
+    count = sum(comb(d, t) for t in range(width + 1))
+    cols = np.full((count, width), d, dtype=np.int64)
+    sizes = np.empty(count, dtype=np.int64)
+    p = 0
+    for t in range(width + 1):
+        block = comb(d, t)
+        if t:
+            cols[p : p + block, :t] = np.fromiter(
+                (i for c in combinations(range(d), t) for i in c), np.int64, block * t
+            ).reshape(block, t)
+        sizes[p : p + block] = t
+        p += block
+    return cols, sizes
+
+
+def _scatter(
+    terms: SparseTerms,
+    weights: np.ndarray,
+    max_t: int,
+    n_features: int,
+    limits: tuple[int, int] | None = None,
+) -> SparseTerms:
     """Compute ``out(T) = sum_{S >= T} weights[|S|, |T|] * terms(S)`` for ``|T| <= max_t``.
 
     Each term of degree ``d`` is expanded onto its subsets of size ``<= max_t`` whose weight
-    is non-zero (one gather per degree through a precomputed pattern table), the subsets are
-    grouped by a packed int64 key, and the contributions summed with ``bincount``. Nothing is
-    enumerated beyond the subsets of the support. The result is in canonical order.
+    is non-zero (one gather per degree through a pattern table), the subsets are grouped by
+    a packed int64 key, and the contributions summed with ``bincount``, ``_CHUNK_PAIRS``
+    pairs at a time (partial sums merged), so that memory follows the result, not the
+    work. Nothing is enumerated beyond the subsets of the support. Raises
+    :class:`ExpansionTooLarge` (before any work) past ``limits`` (pairs, result bytes;
+    default :data:`MAX_EXPANSION`, :data:`MAX_RESULT_BYTES`). The result is in canonical
+    order.
     """
+    _check_expansion(terms, max_t, limits)
     indices, degrees, values = terms
     n_outputs = values.shape[1]
-    rows_parts: list[np.ndarray] = []
-    src_parts: list[np.ndarray] = []
-    wt_parts: list[np.ndarray] = []
-    deg_parts: list[np.ndarray] = []
-    for d in np.unique(degrees).tolist():
+    jobs = []
+    for d in _int_list(np.unique(degrees)):
         if d >= weights.shape[0]:
             raise ValueError("weight table too small for the support degree")
         cols, sizes = _patterns(d, max_t)
         wt = weights[d, sizes] if weights.shape[1] > 0 else np.zeros(0)
         keep = wt != 0
-        if not keep.any():
-            continue
-        cols, sizes, wt = cols[keep], sizes[keep], wt[keep]
-        cols = cols[:, : int(sizes.max())]
-        sel = np.flatnonzero(degrees == d)
-        ext = np.empty((sel.size, d + 1), dtype=np.int64)
-        ext[:, :d] = indices[sel, :d]
-        ext[:, d] = -1
-        rows_parts.append(ext[:, cols].reshape(sel.size * len(wt), cols.shape[1]))
-        src_parts.append(np.repeat(sel, len(wt)))
-        wt_parts.append(np.tile(wt, sel.size))
-        deg_parts.append(np.tile(sizes, sel.size))
-    if not rows_parts:
+        if keep.any():
+            cols, sizes, wt = cols[keep], sizes[keep], wt[keep]
+            jobs.append((d, cols[:, : int(sizes.max())], sizes, wt, np.flatnonzero(degrees == d)))
+    if not jobs:
         return SparseTerms(
             np.zeros((0, 0), dtype=np.int64),
             np.zeros(0, dtype=np.int64),
             np.zeros((0, n_outputs), dtype=np.float64),
         )
-    out_width = max(part.shape[1] for part in rows_parts)
-    rows = np.full((sum(len(r) for r in rows_parts), out_width), -1, dtype=np.int64)
-    start = 0
-    for part in rows_parts:
-        rows[start : start + len(part), : part.shape[1]] = part
-        start += len(part)
-    src = np.concatenate(src_parts)
-    wts = np.concatenate(wt_parts)
-    degs = np.concatenate(deg_parts)
+    out_width = max(cols.shape[1] for _, cols, *_ in jobs)
+    acc: SparseTerms | None = None
+    buffer: list[SparseTerms] = []
+    buffered = 0
+    for d, cols, sizes, wt, sel in jobs:
+        step = max(1, _CHUNK_PAIRS // len(wt))
+        for start in range(0, sel.size, step):
+            rows_of = sel[start : start + step]
+            ext = np.full((rows_of.size, d + 1), -1, dtype=np.int64)
+            ext[:, :d] = indices[rows_of, :d]
+            rows = np.full((rows_of.size * len(wt), out_width), -1, dtype=np.int64)
+            rows[:, : cols.shape[1]] = ext[:, cols].reshape(rows.shape[0], cols.shape[1])
+            contrib = (values[rows_of][:, None, :] * wt[None, :, None]).reshape(-1, n_outputs)
+            buffer.append(SparseTerms(rows, np.tile(sizes, rows_of.size), contrib))
+            buffered += rows.shape[0]
+            if buffered >= _CHUNK_PAIRS:
+                acc, buffer, buffered = _merge(acc, buffer, n_features), [], 0
+    acc = _merge(acc, buffer, n_features)
+    order = _canonical_order(acc.indices, acc.degrees)
+    return SparseTerms(acc.indices[order], acc.degrees[order], acc.values[order])
+
+
+def _merge(acc: SparseTerms | None, parts: list[SparseTerms], n_features: int) -> SparseTerms:
+    """Sum the values of identical rows of ``acc`` and ``parts`` (one row per subset)."""
+    parts = ([acc] if acc is not None else []) + parts
+    rows = np.concatenate([p.indices for p in parts])
+    degs = np.concatenate([p.degrees for p in parts])
+    contrib = np.concatenate([p.values for p in parts])
     first, inverse, _ = _unique_rows(rows, n_features)
-    n_unique = len(first)
-    out = np.empty((n_unique, n_outputs), dtype=np.float64)
-    for o in range(n_outputs):
-        out[:, o] = np.bincount(inverse, weights=values[src, o] * wts, minlength=n_unique)
-    out_idx = rows[first]
-    out_deg = degs[first]
-    order = _canonical_order(out_idx, out_deg)
-    return SparseTerms(out_idx[order], out_deg[order], out[order])
+    out = np.empty((len(first), contrib.shape[1]), dtype=np.float64)
+    for o in range(contrib.shape[1]):
+        out[:, o] = np.bincount(inverse, weights=contrib[:, o], minlength=len(first))
+    return SparseTerms(rows[first], degs[first], out)
 
 
 def _select(terms: SparseTerms, keep: np.ndarray, scale: np.ndarray | None = None) -> SparseTerms:

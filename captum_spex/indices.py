@@ -23,8 +23,10 @@ from typing import Literal
 import numpy as np
 
 from captum_spex._terms import (
+    ExpansionTooLarge,
     SparseTerms,
     _as_sparse,
+    _check_expansion,
     _dense_from_members,
     _finish,
     _scatter,
@@ -35,6 +37,7 @@ from captum_spex._terms import (
 from captum_spex._validation import Int, Optional, Options, check_param
 
 __all__ = [
+    "ExpansionTooLarge",
     "INDEX_NAMES",
     "INDICES",
     "IndexName",
@@ -209,16 +212,24 @@ def _check_order(order: int | None, n_features: int, caller: str) -> int | None:
 
 
 @lru_cache(maxsize=256)
-def _fourier_weights(index: str, order: int, max_s: int) -> np.ndarray:
+def _fourier_weights(
+    index: str,
+    order: int,
+    max_s: int,
+    rows: tuple[int, ...] | None = None,
+    diagonal: bool = False,
+) -> np.ndarray:
     """Table ``w[s, t]`` of ``index(T) = sum_{S >= T} w(|S|, |T|) F(S)`` for ``t <= order``.
 
-    Entries with ``t > min(s, order)`` are 0.
+    Entries with ``t > min(s, order)`` are 0. Only the rows ``s`` in ``rows`` (default:
+    all), and with ``diagonal`` only the entries ``t == s``, are computed: a lone
+    high-degree term needs one row, not ``max_s^3`` fractions.
     """
     c = INDICES[index].mobius_weight
     max_t = min(order, max_s)
     table = np.zeros((max_s + 1, max_t + 1), dtype=np.float64)
-    for s in range(max_s + 1):
-        for t in range(min(s, max_t) + 1):
+    for s in range(max_s + 1) if rows is None else rows:
+        for t in range(s, s + 1) if diagonal else range(min(s, max_t) + 1):
             # a(U) = (-2)^|U| sum_{S >= U} F(S); count the U with T <= U <= S by size.
             w = sum(
                 (
@@ -227,7 +238,10 @@ def _fourier_weights(index: str, order: int, max_s: int) -> np.ndarray:
                 ),
                 Fraction(0),
             )
-            table[s, t] = float(w)
+            try:
+                table[s, t] = float(w)
+            except OverflowError:  # (-2)^s past 2^1024: as float arithmetic would
+                table[s, t] = np.inf if w > 0 else -np.inf
     return table
 
 
@@ -309,6 +323,14 @@ def fourier_to_index(
         The index on every subset it can be non-zero on, in canonical order (by degree,
         then lexicographically); the constant ``()`` is included where the index defines it.
 
+    Raises
+    ------
+    ExpansionTooLarge
+        A ``ValueError``, before any work, when the superset sum would expand more than
+        ``captum_spex._terms.MAX_EXPANSION`` (term, subset) pairs or return more than
+        ``MAX_RESULT_BYTES``: a term of degree ``d`` has ``2^d`` subsets. A smaller
+        ``order`` bounds it (only subsets up to that size are formed).
+
     Examples
     --------
     >>> import numpy as np
@@ -321,22 +343,33 @@ def fourier_to_index(
 
 
 def _to_index(
-    fourier: SparseTerms, n_features: int, index: str, order: int | None, caller: str
+    fourier: SparseTerms,
+    n_features: int,
+    index: str,
+    order: int | None,
+    caller: str,
+    limits: tuple[int, int] | None = None,
 ) -> SparseTerms:
+    """The conversion behind :func:`fourier_to_index`; ``limits`` (pairs, result bytes)
+    bound the work of a superset sum (see :class:`~captum_spex._terms.ExpansionTooLarge`)."""
     spec = _check_index(index, caller)
     order = _check_order(order, n_features, caller)
     terms, squeeze = _as_sparse(fourier, "fourier", caller)
     max_s = int(terms.degrees.max()) if len(terms.degrees) else 0
     if spec.diagonal:
         keep = terms.degrees <= (order if order is not None else max_s)
-        diag = np.diagonal(_fourier_weights(spec.name, max_s, max_s))
+        sizes = tuple(int(d) for d in np.unique(terms.degrees).tolist())
+        diag = np.diagonal(_fourier_weights(spec.name, max_s, max_s, sizes, diagonal=True))
         # An identity weight leaves the values untouched (no multiplication at all).
         scale = None if np.all(diag == 1.0) else diag[terms.degrees]
         return _finish(_select(terms, keep, scale), squeeze)
     if order is None:
         order = max(max_s, 1) if spec.ordered else max_s
-    weights = _fourier_weights(spec.name, order, max_s)
-    return _finish(_scatter(terms, weights, min(order, max_s), n_features), squeeze)
+    max_t = min(order, max_s)
+    _check_expansion(terms, max_t, limits)  # before the weights, before any work
+    sizes = tuple(int(d) for d in np.unique(terms.degrees).tolist())
+    weights = _fourier_weights(spec.name, order, max_s, sizes)
+    return _finish(_scatter(terms, weights, max_t, n_features, limits), squeeze)
 
 
 def shapley_values(fourier: SparseTerms, n_features: int) -> np.ndarray:
@@ -357,9 +390,11 @@ def shapley_values(fourier: SparseTerms, n_features: int) -> np.ndarray:
     [-2.0, 0.0, 0.0]
     """
     terms, squeeze = _as_sparse(fourier, "fourier", "shapley_values")
-    max_s = int(terms.degrees.max()) if len(terms.degrees) else 0
-    per_degree = _fourier_weights("sii", 1, max(max_s, 1))[:, 1]
-    return _dense_from_members(terms, per_degree[terms.degrees], n_features, squeeze)
+    sizes = terms.degrees
+    # -2 / |S| for odd |S| (the "sii" weight table at order 1, in closed form: no table of
+    # max_degree^2 fractions for a high-degree term)
+    per_term = np.where(sizes % 2 == 1, -2.0 / np.maximum(sizes, 1), 0.0)
+    return _dense_from_members(terms, per_term, n_features, squeeze)
 
 
 def banzhaf_values(fourier: SparseTerms, n_features: int) -> np.ndarray:

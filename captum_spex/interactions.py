@@ -10,15 +10,14 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 import captum_spex._interactions_io as _io
-from captum_spex._interactions_views import TopTerm, _IndexViews
+from captum_spex._interactions_views import TopTerm, _format_diagnostics, _format_value, _IndexViews
 from captum_spex._terms import _canonical_order, _readonly, array_to_terms, terms_to_array
 from captum_spex._validation import Instance, Int, Optional, check_param, check_params, param_error
 from captum_spex.indices import SparseTerms
 
-__all__ = ["Interactions", "TopTerm"]
+__all__ = ["Interactions", "InteractionsFileError", "TopTerm"]
 
-# Diagnostics the repr shows first, when present.
-_REPR_DIAGNOSTICS = ("noise_sd", "snr_db", "b", "t", "n_groups", "n_peeled", "r2")
+InteractionsFileError = _io.InteractionsFileError
 
 # The declared parameters of the constructor ('max_degree' is bounded by the terms).
 _PARAMS = {
@@ -287,7 +286,10 @@ class Interactions(_IndexViews):
     def save(self, path: str | os.PathLike[str]) -> None:
         """Save to ``.json`` or ``.npz`` (chosen by suffix); never pickle.
 
-        Both formats reload to an equal object with :meth:`load` (floats are exact).
+        Both formats reload to an equal object with :meth:`load` (floats are exact). The
+        data go to a temporary file beside ``path``, flushed to disk, which then replaces
+        ``path`` in one rename: a crash or a kill during the save leaves the previous file
+        intact, never a truncated one.
 
         Parameters
         ----------
@@ -318,26 +320,53 @@ class Interactions(_IndexViews):
         _io.save(path, state, "Interactions.save")
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> Interactions:
+    def load(
+        cls, path: str | os.PathLike[str], *, max_bytes: int = _io.MAX_LOAD_BYTES
+    ) -> Interactions:
         """Load an explanation written by :meth:`save` (``.json`` or ``.npz``).
+
+        Parameters
+        ----------
+        path : str or path-like
+            A file ending in ``.json`` or ``.npz``.
+        max_bytes : int, default 64 MiB
+            The largest JSON file, or total of decompressed npz arrays, accepted: a small
+            hostile file (a zip bomb) is refused before it is read. Its views are bounded
+            too (see :meth:`top`).
 
         Raises
         ------
         ValueError
-            If the suffix is unknown or the file is not a saved ``Interactions``.
+            If the suffix is unknown.
+        InteractionsFileError
+            (a ``ValueError``) If the file is not a saved ``Interactions``, is malformed or
+            cut short (the message says what is wrong), or is larger than ``max_bytes``.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = pathlib.Path(tmp) / "expl.json"
+        ...     _ = path.write_text("{")
+        ...     try:
+        ...         Interactions.load(path)
+        ...     except InteractionsFileError as exc:
+        ...         print("not valid JSON" in str(exc))
+        True
         """
         caller = "Interactions.load"
-        state = _io.load(path, caller)
-        coefficients = _check_coefficients(state.pop("coefficients"), len(state["degrees"]), caller)
+        state = _io.load(path, caller, max_bytes)
         obj = cls.__new__(cls)
-        obj._init_arrays(
-            state.pop("n_features"),
-            state.pop("indices"),
-            state.pop("degrees"),
-            coefficients,
-            caller=caller,
-            **state,
+        n_features, indices, degrees, coefficients = (
+            state.pop(k) for k in ("n_features", "indices", "degrees", "coefficients")
         )
+        try:
+            coefficients = _check_coefficients(coefficients, len(degrees), caller)
+            obj._init_arrays(n_features, indices, degrees, coefficients, caller=caller, **state)
+        except (TypeError, ValueError) as exc:
+            raise _io.InteractionsFileError(
+                f"Cannot load {str(path)!r}: {exc} Save the explanation again."
+            ) from exc
         return obj
 
     # ------------------------------------------------------------------ dunder
@@ -369,13 +398,10 @@ class Interactions(_IndexViews):
         diag = _format_diagnostics(self._diagnostics)
         if diag:
             lines.append(f"  diagnostics: {diag}")
-        top = self.top(5)
+        title, top, n_total = self._repr_top(5)
         if top:
-            n_total = int(
-                np.count_nonzero(self._index("mobius", None, "Interactions.__repr__").degrees)
-            )
-            lines.append(f"  top Möbius interactions ({len(top)} of {n_total}):")
-            labels = [self.label(t.term) for t in top]
+            lines.append(f"  top {title} ({len(top)} of {n_total}):")
+            labels = [t.label if len(t.label) <= 60 else t.label[:56] + "...)" for t in top]
             width = max(len(s) for s in labels)
             for lab, t in zip(labels, top, strict=True):
                 lines.append(f"    {lab:<{width}}  {_format_value(t.value)}")
@@ -427,26 +453,3 @@ def _check_masks(masks: ArrayLike, n_features: int, caller: str) -> np.ndarray:
     if not np.all((arr == 0) | (arr == 1)):
         raise param_error(caller, "masks", must, masks)
     return arr.astype(bool)
-
-
-# ---------------------------------------------------------------------- repr
-def _format_diagnostics(diagnostics: Mapping[str, Any]) -> str:
-    keys = [k for k in _REPR_DIAGNOSTICS if k in diagnostics]
-    keys += [k for k in diagnostics if k.startswith("noise") and k not in keys]
-    parts = []
-    for key in keys:
-        value = diagnostics[key]
-        if isinstance(value, float):
-            parts.append(f"{key}={value:.4g}")
-        elif isinstance(value, (bool, int, str)) or value is None:
-            parts.append(f"{key}={value!r}" if isinstance(value, str) else f"{key}={value}")
-    others = len(diagnostics) - len(parts)
-    if others > 0:
-        parts.append(f"(+{others} more in .diagnostics)")
-    return ", ".join(parts)
-
-
-def _format_value(value: Any) -> str:
-    if isinstance(value, np.ndarray):
-        return "[" + ", ".join(f"{v:+.4g}" for v in value.tolist()) + "]"
-    return f"{value:+.4g}"

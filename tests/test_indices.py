@@ -529,3 +529,40 @@ def test_weight_tables_of_the_fourier_side_indices(order):
             assert _fourier_weights("fourier", order, max_s)[s, t] == float(s == t)
             assert _fourier_weights("bii", order, max_s)[s, t] == (-2.0) ** t * (s == t)
             assert _fourier_weights("fbii", order, max_s)[s, t] == (-2.0) ** t * (s <= order)
+
+
+# ---------------------------------------------------------------------- bounded work (issue 14)
+def test_conversions_agree_across_key_packings_and_chunks(monkeypatch):
+    import captum_spex._terms as terms_mod
+
+    rng = np.random.default_rng(5)
+    supports = sorted(
+        {tuple(sorted(rng.choice(9, size=d, replace=False))) for d in (1, 2, 3, 4, 5, 6) * 6}
+    )
+    coefs = rng.normal(size=(len(supports), 2))
+    results = []
+    for n in (9, 100, 10**6):  # one bit per feature, base n + 1, np.unique(axis=0)
+        idx, deg = terms_to_array(supports, n)
+        for chunk in (1 << 18, 7):  # one pass, and partial sums merged every 7 pairs
+            monkeypatch.setattr(terms_mod, "_CHUNK_PAIRS", chunk)
+            for index, order in (("mobius", None), ("sii", None), ("fsii", 3)):
+                res = fourier_to_index(SparseTerms(idx, deg, coefs), n, index, order)
+                results.append((index, array_to_terms(res.indices, res.degrees), res.values))
+    for index in ("mobius", "sii", "fsii"):
+        same = [r for r in results if r[0] == index]
+        for _, keys, values in same[1:]:
+            assert keys == same[0][1]
+            np.testing.assert_allclose(values, same[0][2], rtol=1e-12, atol=1e-12)
+
+
+def test_an_expansion_past_the_limits_is_refused_before_any_work():
+    from captum_spex.indices import ExpansionTooLarge
+
+    idx, deg = terms_to_array([tuple(range(40))], 40)
+    big = SparseTerms(idx, deg, np.ones(1))
+    with pytest.raises(ExpansionTooLarge, match="degree 40 has 1,099,511,627,776 subsets"):
+        mobius_from_fourier(big, 40)
+    capped = fourier_to_index(big, 40, "mobius", order=2)  # subsets up to size 2: cheap
+    assert len(capped.degrees) == 1 + 40 + 780
+    with pytest.raises(ExpansionTooLarge):
+        fourier_from_mobius(big, 40)

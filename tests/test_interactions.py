@@ -354,15 +354,17 @@ def test_accessors_are_read_only_copies():
 # ---------------------------------------------------------------------- messages and top options
 def test_top_min_order_and_rtol():
     inter = Interactions(4, [(), (0,), (1,), (2, 3), (0, 1, 2)], [10.0, -3.0, 1e-14, 1.0, 2.0])
-    fourier = inter.top(10, index="fourier")
+    fourier = inter.top(10, index="fourier", rtol=None)
     assert [t.term for t in fourier] == [(0,), (0, 1, 2), (2, 3), (1,)]
     # min_order 2: only genuine interactions, the order of the full ranking kept
     assert [t.term for t in inter.top(10, "fourier", min_order=2)] == [(0, 1, 2), (2, 3)]
-    assert inter.top(10, "fourier", min_order=0) == fourier  # the constant stays out...
+    assert inter.top(10, "fourier", min_order=0, rtol=None) == fourier  # no constant...
     with_const = inter.top(10, "fourier", min_order=0, include_constant=True)
     assert with_const[0] == ((), 10.0)  # ...unless include_constant
-    # rtol: relative to the largest magnitude of the index (here the constant, 10)
+    # rtol: relative to the largest magnitude of the index (here the constant, 10); the
+    # default 1e-12 leaves out the values that are zero up to rounding
     assert [t.term for t in inter.top(10, "fourier", rtol=1e-12)] == [(0,), (0, 1, 2), (2, 3)]
+    assert inter.top(10, "fourier") == inter.top(10, "fourier", rtol=1e-12)
     assert [t.term for t in inter.top(10, "fourier", rtol=0.15)] == [(0,), (0, 1, 2)]
     assert inter.top(10, "fourier", rtol=0.0) == fourier  # 1e-14 > 0: kept
 
@@ -429,3 +431,35 @@ def test_constructor_messages_name_the_class():
         Interactions(3, [(1, 0)], [1.0])
     with pytest.raises(ValueError, match="'path' parameter of Interactions.save"):
         Interactions(3, [(0,)], [1.0]).save("x.pkl")
+
+
+# ---------------------------------------------------------------------- issue 15
+def test_quick_start_top_has_no_numerical_zeros():
+    from captum_spex import spex
+
+    def value_function(masks):
+        return 2.0 * (masks[:, 3] & masks[:, 7]) + 0.5 * masks[:, 1]
+
+    result = spex(value_function, 40, n_samples=3000, max_degree=3, seed=0)
+    top = result.top(3)
+    assert [t.term for t in top] == [(3, 7), (1,)]  # not a 9.7e-15 (7,) as third
+    assert all(abs(t.value) > 0.1 for t in top)
+    assert len(result.top(3, rtol=None)) == 3  # the zeros are still there when asked for
+
+
+def test_top_terms_carry_the_feature_names():
+    import pickle
+
+    inter = Interactions(
+        3, [(), (0,), (1, 2)], [5.0, 0.5, -2.0], feature_names=["not", "bad", "at all"]
+    )
+    (term, value), second = inter.top(2, index="fourier")
+    assert (term, value) == ((1, 2), -2.0)  # unpacks as before
+    first = inter.top(1, index="fourier")[0]
+    assert first.names == ("bad", "at all") and first.label == "(bad, at all)"
+    assert second.label == "(not)" and repr(second) == "TopTerm(term=(0,), value=0.5)"
+    assert pickle.loads(pickle.dumps(first)).names == ("bad", "at all")
+    unnamed = Interactions(3, [(0, 2)], [1.0]).top(1, index="fourier")[0]
+    assert unnamed.names is None and unnamed.label == "(0, 2)"
+    multi = Interactions(2, [(0, 1)], [[1.0, 2.0]], feature_names=["a", "b"])
+    assert multi.top(1, index="fourier")[0].label == "(a, b)"

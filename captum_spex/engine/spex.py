@@ -148,6 +148,15 @@ class PreparedRun:
         Arguments are validated by the caller. ``diagnostics``, when given, is called after
         the queries with the run's diagnostics and its number of queries; the items it
         returns are added to the result's diagnostics.
+
+        Values far from the unit scale are normalised before any method sees them, per
+        output, from the first values queried: an offset that dwarfs the spread
+        (``|median| > 2^10 sd``, e.g. ``1e9 + O(1)``) is subtracted, and a spread outside
+        ``[2^-32, 2^32]`` (``1e-160`` or ``1e300`` values) is divided by the nearest power of
+        two; the result is mapped back (coefficients times the scale, the offset added to
+        the constant, ``noise_sd`` times the scale). Ordinary values pass untouched, so
+        their results are bit for bit what the method computes. Constant values give the
+        constant alone, with ``r2_estimate`` None (R² is undefined there), per output.
         """
         store = open_store(cache, cache_key, value_function, self.plan.n_features)
         runner = QueryRunner(
@@ -161,18 +170,57 @@ class PreparedRun:
             self.method.progress_label,
         )
         query = _StatsQuery(runner)
+        norm: dict[str, np.ndarray] = {}
+
+        def normalised(masks: np.ndarray) -> np.ndarray:
+            values = query(masks)
+            if not norm and values.shape[0]:
+                median = np.median(values, axis=0)
+                spread = np.abs(values - median).max(axis=0)
+                unit = np.where(spread > 0, spread, 1.0)  # an sd without under/overflow
+                sd = unit * np.std((values - median) / unit, axis=0)
+                sd = np.where(sd > 0, sd, unit)
+                extreme = (sd < 2.0**-32) | (sd > 2.0**32)
+                norm.update(
+                    centre=np.where((np.abs(median) > 2**10 * sd) | (spread == 0), median, 0.0),
+                    scale=np.where(extreme, np.exp2(np.round(np.log2(sd))), 1.0),
+                    flat=spread == 0,
+                )
+            if not norm or not (norm["centre"].any() or (norm["scale"] != 1).any()):
+                return values
+            return (values - norm["centre"]) / norm["scale"]
+
         try:
-            res = self.method.run(self.plan, query, show_progress)
+            res = self.method.run(self.plan, normalised, show_progress)
         finally:
             if store is not None:
                 store.close()
-        diag = {**res.diagnostics, **query.stats}
+        terms = list(res.terms)
+        coefs = np.asarray(res.coefficients, dtype=np.float64)
+        diag = dict(res.diagnostics)
+        if norm:
+            scale, flat = norm["scale"], norm["flat"]
+            coefs = coefs * scale
+            if flat.all():  # a constant function: nothing but the constant
+                terms, coefs = [()], np.zeros((1, scale.size))
+            if () not in terms:
+                terms, coefs = terms + [()], np.vstack([coefs, np.zeros((1, scale.size))])
+            coefs[terms.index(())] += norm["centre"]
+            for key, power in (("noise_sd", 1), ("truncated_energy", 2)):  # value units
+                if isinstance(diag.get(key), (int, float, list)):
+                    with np.errstate(over="ignore", under="ignore"):  # as the true value would
+                        mapped = np.asarray(diag[key], dtype=np.float64) * scale**power
+                    diag[key] = mapped.tolist() if isinstance(diag[key], list) else float(mapped[0])
+            if flat.any() and "r2_estimate" in diag:
+                r2 = np.broadcast_to(np.asarray(diag["r2_estimate"], dtype=object), flat.shape)
+                r2 = [None if f else v for v, f in zip(r2.tolist(), flat.tolist())]
+                diag["r2_estimate"] = r2 if len(r2) > 1 else r2[0]
+        diag.update(query.stats)
         if diagnostics is not None:
             diag.update(diagnostics(diag, res.n_queries))
-        coefs = res.coefficients
         return Interactions(
             self.plan.n_features,
-            res.terms,
+            terms,
             coefs if coefs.shape[1] > 1 else coefs[:, 0],
             n_queries=res.n_queries,
             max_degree=res.max_degree if res.max_degree is not None else self.plan.max_degree,
