@@ -43,7 +43,10 @@ def test_end_to_end_on_a_tiny_model_writes_report_png_and_json(tiny, tmp_path, c
     assert "answer explained: 'cat'" in text
     assert "128 model queries" in text  # 2^7 masks: the exact transform
     assert "   5  " in text  # five ranked rows
-    assert (out / "report.html").read_text().startswith("<!DOCTYPE html>")
+    page = (out / "report.html").read_text()
+    assert page.startswith("<!DOCTYPE html>")
+    # the report says what was asked, of which model, and has a view per answer token
+    assert "who sat ?" in page and "SmolLM2-135M-Instruct" in page and "Token 1" in page
     assert (out / "top_interactions.png").read_bytes()[:4] == b"\x89PNG"
     saved = json.loads((out / "interactions.json").read_text())
     assert saved["n_features"] == 7  # the passage's seven words (" ." included)

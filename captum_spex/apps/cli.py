@@ -245,7 +245,15 @@ def _explain(args: argparse.Namespace) -> int:
     inter = res.interactions
     answer = tokenizer.decode(inter.diagnostics["target_ids"])
     _print_table(inter, res, answer, elapsed, args.top)
-    return _write_outputs(inter, answer, args.out, args.top)
+    report = {
+        "raw": res.raw_interactions,  # the whole answer and each answer token
+        "unit": args.unit,
+        "question": question,
+        "model": "SmolLM2-135M-Instruct",
+        "prompt_template": qa_template_input(tokenizer, ["{passage}"], question).to_model_input(),
+        "output_tokens": list(res.output_tokens),
+    }
+    return _write_outputs(inter, answer, args.out, args.top, report)
 
 
 _CLAUSE_END = re.compile(r"[.!?;:,](?=\s|$)|\n")
@@ -340,7 +348,7 @@ def _print_table(inter: Any, res: Any, answer: str, elapsed: float, top: int) ->
         print(f"{rank:>4}  {float(value):>+8.3f}  {term_label(term, names)}")
 
 
-def _write_outputs(inter: Any, answer: str, out: Path, top: int) -> int:
+def _write_outputs(inter: Any, answer: str, out: Path, top: int, report: dict) -> int:
     """Write each output on its own: one that fails is reported (exit status 1) and the
     others are still written."""
     written: list[str] = []
@@ -364,7 +372,21 @@ def _write_outputs(inter: Any, answer: str, out: Path, top: int) -> int:
     else:
         title = f"SPEX: why the answer {answer.strip()!r}"
         attempt("top_interactions.png", lambda path: _save_figure(inter, top, path))
-        attempt("report.html", lambda path: html_report(inter, title=title, k=top, path=path))
+        attempt(
+            "report.html",
+            lambda path: html_report(
+                report["raw"],
+                title=title,
+                k=top,
+                unit=report["unit"],
+                question=report["question"],
+                model=report["model"],
+                target=answer.strip(),
+                prompt_template=report["prompt_template"],
+                output_tokens=report["output_tokens"],
+                path=path,
+            ),
+        )
     if written:
         print("\nwrote " + ", ".join(written))
     for line in failed:
