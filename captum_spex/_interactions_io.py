@@ -34,7 +34,13 @@ _JSON_LIKE = "None, bool, int, float, str, lists, str-keyed dicts or bool/int/fl
 #: The default ``max_bytes`` of ``Interactions.load``: the largest JSON file, or the
 #: largest total of decompressed npz arrays, it reads (64 MiB).
 MAX_LOAD_BYTES = 1 << 26
-_NPZ_MEMBERS = {"indices.npy", "degrees.npy", "coefficients.npy", "metadata.npy"}
+_NPZ_MEMBERS = {
+    "indices.npy",
+    "degrees.npy",
+    "coefficients.npy",
+    "standard_errors.npy",
+    "metadata.npy",
+}
 
 
 class InteractionsFileError(ValueError):
@@ -71,6 +77,8 @@ def save(path: str | os.PathLike[str], state: Mapping[str, Any], caller: str) ->
         payload = dict(metadata)
         payload["terms"] = [list(t) for t in array_to_terms(state["indices"], state["degrees"])]
         payload["coefficients"] = coefficients.tolist()
+        if state.get("standard_errors") is not None:
+            payload["standard_errors"] = state["standard_errors"].tolist()
         data = json.dumps(payload, indent=1).encode("utf-8")
         _write_atomically(path, lambda fh: fh.write(data))
     else:
@@ -80,6 +88,8 @@ def save(path: str | os.PathLike[str], state: Mapping[str, Any], caller: str) ->
             "coefficients": coefficients,
             "metadata": np.array(json.dumps(metadata)),
         }
+        if state.get("standard_errors") is not None:
+            arrays["standard_errors"] = state["standard_errors"]
         _write_atomically(path, lambda fh: np.savez(fh, **arrays))
 
 
@@ -136,6 +146,9 @@ def load(path: str | os.PathLike[str], caller: str, max_bytes: int = MAX_LOAD_BY
         except (TypeError, ValueError) as exc:
             raise ValueError(f"its coefficients are not an array of numbers ({exc})") from None
         coefficients = _check_shape(coefficients, meta, degrees)
+        errors = meta.get("_standard_errors")
+        if errors is not None:
+            errors = _check_shape(np.asarray(errors, dtype=np.float64), meta, degrees)
         return {
             "n_features": n_features,
             "n_queries": meta.get("n_queries"),
@@ -146,6 +159,7 @@ def load(path: str | os.PathLike[str], caller: str, max_bytes: int = MAX_LOAD_BY
             "indices": indices,
             "degrees": degrees,
             "coefficients": coefficients,
+            "standard_errors": errors,
         }
     except InteractionsFileError:
         raise
@@ -176,6 +190,7 @@ def _read_json(path: Path, caller: str, max_bytes: int) -> tuple:
     meta = _check_metadata(payload, path)
     n_features = check_param(meta.get("n_features"), "n_features", Int(1), caller)
     indices, degrees = terms_to_array(meta["terms"], n_features, caller=caller)
+    meta["_standard_errors"] = meta.get("standard_errors")
     return meta, indices, degrees, meta["coefficients"]
 
 
@@ -195,6 +210,8 @@ def _read_npz(path: Path, caller: str, max_bytes: int) -> tuple:
             indices = np.asarray(data["indices"])
             degrees = np.asarray(data["degrees"])
             coefficients = data["coefficients"]
+            if "standard_errors.npy" in {i.filename for i in infos}:
+                meta["_standard_errors"] = data["standard_errors"]
         except KeyError as exc:
             raise _file_error(path, f"it lacks the array {exc}", "corrupt") from None
     if indices.dtype.kind not in "iu" or degrees.dtype.kind not in "iu":

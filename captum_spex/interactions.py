@@ -10,6 +10,11 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 import captum_spex._interactions_io as _io
+from captum_spex._interactions_checks import (
+    _check_coefficients,
+    _check_feature_names,
+    _check_masks,
+)
 from captum_spex._interactions_views import TopTerm, _format_diagnostics, _format_value, _IndexViews
 from captum_spex._terms import _canonical_order, _readonly, array_to_terms, terms_to_array
 from captum_spex._validation import Instance, Int, Optional, check_param, check_params, param_error
@@ -82,6 +87,7 @@ class Interactions(_IndexViews):
         feature_names: Sequence[str] | None = None,
         diagnostics: Mapping[str, Any] | None = None,
         method: str = "spex",
+        standard_errors: ArrayLike | None = None,
     ) -> None:
         caller = "Interactions"
         n_features = check_param(n_features, "n_features", _PARAMS["n_features"], caller)
@@ -98,6 +104,7 @@ class Interactions(_IndexViews):
             diagnostics=diagnostics,
             method=method,
             caller=caller,
+            standard_errors=standard_errors,
         )
 
     # ------------------------------------------------------------------ construction
@@ -114,6 +121,7 @@ class Interactions(_IndexViews):
         diagnostics: Mapping[str, Any] | None,
         method: str,
         caller: str,
+        standard_errors: ArrayLike | None = None,
     ) -> None:
         self._n_features = n_features
         self._multi = coefficients.ndim == 2
@@ -122,6 +130,16 @@ class Interactions(_IndexViews):
         self._indices = _readonly(np.ascontiguousarray(indices[order], dtype=np.int64))
         self._degrees = _readonly(np.ascontiguousarray(degrees[order], dtype=np.int64))
         self._values = _readonly(np.ascontiguousarray(values[order], dtype=np.float64))
+        self._stderr = None
+        if standard_errors is not None:
+            errors = _check_coefficients(standard_errors, len(degrees), caller)
+            if errors.shape != coefficients.shape or np.any(errors < 0):
+                raise ValueError(
+                    f"The 'standard_errors' parameter of {caller} must be non-negative with "
+                    f"the shape of the coefficients {coefficients.shape}; got {errors.shape}."
+                )
+            errors = errors if self._multi else errors[:, None]
+            self._stderr = _readonly(np.ascontiguousarray(errors[order], dtype=np.float64))
         top_degree = int(self._degrees.max()) if len(self._degrees) else 0
         params = check_params(
             caller, _PARAMS, n_queries=n_queries, method=method, diagnostics=diagnostics
@@ -137,6 +155,14 @@ class Interactions(_IndexViews):
         self._cache: dict[tuple[str, int | None], SparseTerms] = {}
 
     # ------------------------------------------------------------------ attributes
+    @property
+    def standard_errors(self) -> np.ndarray | None:
+        """Standard errors of :attr:`coefficients` (same shape), or None when the method
+        gives none. ``coefficient ± 1.96 * standard_error`` is an approximate 95% interval."""
+        if self._stderr is None:
+            return None
+        return self._stderr if self._multi else self._stderr[:, 0]
+
     @property
     def n_features(self) -> int:
         """Number of features ``n``."""
@@ -316,6 +342,7 @@ class Interactions(_IndexViews):
             "indices": self._indices,
             "degrees": self._degrees,
             "coefficients": self._values if self._multi else self._values[:, 0],
+            "standard_errors": self.standard_errors,
         }
         _io.save(path, state, "Interactions.save")
 
@@ -383,6 +410,7 @@ class Interactions(_IndexViews):
             and np.array_equal(self._indices, other._indices)
             and np.array_equal(self._degrees, other._degrees)
             and _io.equal(self._values, other._values)
+            and _io.equal(self._stderr, other._stderr)
             and _io.equal(self._diagnostics, other._diagnostics)
         )
 
@@ -409,47 +437,3 @@ class Interactions(_IndexViews):
 
 
 # ---------------------------------------------------------------------- validation
-def _check_coefficients(coefficients: ArrayLike, n_terms: int, caller: str) -> np.ndarray:
-    must = f"a finite float array of shape ({n_terms},) or ({n_terms}, n_outputs >= 1)"
-    try:
-        arr = np.asarray(coefficients, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise param_error(caller, "coefficients", must, coefficients, TypeError) from None
-    if (
-        arr.ndim not in (1, 2)
-        or arr.shape[0] != n_terms
-        or (arr.ndim == 2 and arr.shape[1] < 1)
-        or not np.all(np.isfinite(arr))
-    ):
-        raise param_error(caller, "coefficients", must + ", one row per term", coefficients)
-    return arr
-
-
-def _check_feature_names(
-    names: Sequence[str] | None, n_features: int, caller: str
-) -> tuple[str, ...] | None:
-    if names is None:
-        return None
-    must = f"a sequence of n_features={n_features} str, or None"
-    if isinstance(names, str) or not all(isinstance(s, str) for s in names):
-        raise param_error(caller, "feature_names", must, names, TypeError)
-    names = tuple(names)
-    if len(names) != n_features:
-        raise param_error(caller, "feature_names", must, names)
-    return names
-
-
-def _check_masks(masks: ArrayLike, n_features: int, caller: str) -> np.ndarray:
-    must = f"a bool or 0/1 array of shape (N, {n_features}) or ({n_features},)"
-    arr = np.asarray(masks)
-    if arr.ndim == 1:
-        arr = arr[None, :]
-    if arr.ndim != 2 or arr.shape[1] != n_features:
-        raise param_error(caller, "masks", must, masks)
-    if arr.dtype == np.bool_:
-        return arr
-    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-        raise param_error(caller, "masks", must, masks, TypeError)
-    if not np.all((arr == 0) | (arr == 1)):
-        raise param_error(caller, "masks", must, masks)
-    return arr.astype(bool)

@@ -11,6 +11,7 @@ example (and size their progress bar) before the first query.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
@@ -36,6 +37,7 @@ from .errors import SpexFitWarning, SpexQueryError
 from .methods import (
     DEFAULT_METHOD,
     Method,
+    MethodResult,
     Plan,
     available_methods,
     get_method,
@@ -170,64 +172,100 @@ class PreparedRun:
             self.method.progress_label,
         )
         query = _StatsQuery(runner)
-        norm: dict[str, np.ndarray] = {}
+        norm = _Normaliser(query)
 
-        def normalised(masks: np.ndarray) -> np.ndarray:
-            values = query(masks)
-            if not norm and values.shape[0]:
-                median = np.median(values, axis=0)
-                spread = np.abs(values - median).max(axis=0)
-                unit = np.where(spread > 0, spread, 1.0)  # an sd without under/overflow
-                sd = unit * np.std((values - median) / unit, axis=0)
-                sd = np.where(sd > 0, sd, unit)
-                extreme = (sd < 2.0**-32) | (sd > 2.0**32)
-                norm.update(
-                    centre=np.where((np.abs(median) > 2**10 * sd) | (spread == 0), median, 0.0),
-                    scale=np.where(extreme, np.exp2(np.round(np.log2(sd))), 1.0),
-                    flat=spread == 0,
-                )
-            if not norm or not (norm["centre"].any() or (norm["scale"] != 1).any()):
-                return values
-            return (values - norm["centre"]) / norm["scale"]
+        def build(res: MethodResult) -> Interactions:
+            terms, coefs, errors, diag = norm.restore(res)
+            diag.update(query.stats)
+            if diagnostics is not None:
+                diag.update(diagnostics(diag, res.n_queries))
+            squeeze = coefs.shape[1] == 1
+            return Interactions(
+                self.plan.n_features,
+                terms,
+                coefs[:, 0] if squeeze else coefs,
+                n_queries=res.n_queries,
+                max_degree=res.max_degree if res.max_degree is not None else self.plan.max_degree,
+                feature_names=feature_names,
+                diagnostics=diag,
+                method=self.method_name,
+                standard_errors=None if errors is None else (errors[:, 0] if squeeze else errors),
+            )
 
+        plan = self.plan
+        user_on_round = plan.options.get("on_round")
+        if user_on_round is not None:  # each round reaches the user as Interactions
+            options = {**plan.options, "on_round": lambda res: user_on_round(build(res))}
+            plan = dataclasses.replace(plan, options=options)
         try:
-            res = self.method.run(self.plan, normalised, show_progress)
+            res = self.method.run(plan, norm, show_progress)
         finally:
             if store is not None:
                 store.close()
+        return build(res)
+
+
+class _Normaliser:
+    """``query`` for methods, with values far from the unit scale normalised, per output,
+    from the first values queried: an offset that dwarfs the spread (``|median| > 2^10
+    sd``) is subtracted, and a spread outside ``[2^-32, 2^32]`` is divided by the nearest
+    power of two. Ordinary values pass untouched (bit for bit); :meth:`restore` maps a
+    result back to value units."""
+
+    def __init__(self, query: Callable[[np.ndarray], np.ndarray]) -> None:
+        self.query = query
+        self.norm: dict[str, np.ndarray] = {}
+
+    def __call__(self, masks: np.ndarray) -> np.ndarray:
+        values = self.query(masks)
+        norm = self.norm
+        if not norm and values.shape[0]:
+            median = np.median(values, axis=0)
+            spread = np.abs(values - median).max(axis=0)
+            unit = np.where(spread > 0, spread, 1.0)  # an sd without under/overflow
+            sd = unit * np.std((values - median) / unit, axis=0)
+            sd = np.where(sd > 0, sd, unit)
+            extreme = (sd < 2.0**-32) | (sd > 2.0**32)
+            norm.update(
+                centre=np.where((np.abs(median) > 2**10 * sd) | (spread == 0), median, 0.0),
+                scale=np.where(extreme, np.exp2(np.round(np.log2(sd))), 1.0),
+                flat=spread == 0,
+            )
+        if not norm or not (norm["centre"].any() or (norm["scale"] != 1).any()):
+            return values
+        return (values - norm["centre"]) / norm["scale"]
+
+    def restore(self, res: MethodResult):
+        """``(terms, (K, O) coefficients, standard errors or None, diagnostics)`` of a
+        method's result, in value units."""
         terms = list(res.terms)
         coefs = np.asarray(res.coefficients, dtype=np.float64)
+        errors = res.standard_errors
+        errors = None if errors is None else np.asarray(errors, dtype=np.float64).copy()
         diag = dict(res.diagnostics)
-        if norm:
-            scale, flat = norm["scale"], norm["flat"]
-            coefs = coefs * scale
-            if flat.all():  # a constant function: nothing but the constant
-                terms, coefs = [()], np.zeros((1, scale.size))
-            if () not in terms:
-                terms, coefs = terms + [()], np.vstack([coefs, np.zeros((1, scale.size))])
-            coefs[terms.index(())] += norm["centre"]
-            for key, power in (("noise_sd", 1), ("truncated_energy", 2)):  # value units
-                if isinstance(diag.get(key), (int, float, list)):
-                    with np.errstate(over="ignore", under="ignore"):  # as the true value would
-                        mapped = np.asarray(diag[key], dtype=np.float64) * scale**power
-                    diag[key] = mapped.tolist() if isinstance(diag[key], list) else float(mapped[0])
-            if flat.any() and "r2_estimate" in diag:
-                r2 = np.broadcast_to(np.asarray(diag["r2_estimate"], dtype=object), flat.shape)
-                r2 = [None if f else v for v, f in zip(r2.tolist(), flat.tolist())]
-                diag["r2_estimate"] = r2 if len(r2) > 1 else r2[0]
-        diag.update(query.stats)
-        if diagnostics is not None:
-            diag.update(diagnostics(diag, res.n_queries))
-        return Interactions(
-            self.plan.n_features,
-            terms,
-            coefs if coefs.shape[1] > 1 else coefs[:, 0],
-            n_queries=res.n_queries,
-            max_degree=res.max_degree if res.max_degree is not None else self.plan.max_degree,
-            feature_names=feature_names,
-            diagnostics=diag,
-            method=self.method_name,
-        )
+        if not self.norm:
+            return terms, coefs, errors, diag
+        scale, flat = self.norm["scale"], self.norm["flat"]
+        coefs = coefs * scale
+        if errors is not None:
+            errors = errors * scale
+        if flat.all():  # a constant function: nothing but the constant
+            terms, coefs, errors = [()], np.zeros((1, scale.size)), None
+        if () not in terms:
+            terms, coefs = terms + [()], np.vstack([coefs, np.zeros((1, scale.size))])
+            if errors is not None:
+                errors = np.vstack([errors, np.zeros((1, scale.size))])
+        coefs[terms.index(())] += self.norm["centre"]
+        for key, power in (("noise_sd", 1), ("truncated_energy", 2)):  # value units
+            if isinstance(diag.get(key), (int, float, list)):
+                with np.errstate(over="ignore", under="ignore"):  # as the true value would
+                    mapped = np.asarray(diag[key], dtype=np.float64) * scale**power
+                diag[key] = mapped.tolist() if isinstance(diag[key], list) else float(mapped[0])
+        if flat.any() and "r2_estimate" in diag:
+            r2 = np.broadcast_to(np.asarray(diag["r2_estimate"], dtype=object), flat.shape)
+            r2 = [None if f else v for v, f in zip(r2.tolist(), flat.tolist())]
+            diag["r2_estimate"] = r2 if len(r2) > 1 else r2[0]
+        return terms, coefs, errors, diag
 
 
 class _StatsQuery:
@@ -292,6 +330,9 @@ def spex(
     on_batch: Callable[[int], None] | None = None,
     method: str = DEFAULT_METHOD,
     n_terms: int | None = None,
+    target_r2: float | None = None,
+    max_seconds: float | None = None,
+    on_round: Callable[[Interactions], None] | None = None,
 ) -> Interactions:
     """Explain a set function by its sparse Fourier (Walsh-Hadamard) interactions with SPEX.
 
@@ -360,6 +401,21 @@ def spex(
         the method, the exact transform runs when ``2^n <= n_samples``.
     n_terms : int, optional
         ProxySPEX only: the number of terms kept for the refit (default: validated).
+    target_r2 : float, optional
+        Default method only: query in rounds of doubling size over a stream of uniform
+        masks (64, 128, 256, ... up to ``n_samples``, the hard cap), refit after each, and
+        stop as soon as the cross-validated R² estimate reaches ``target_r2``, or when two
+        rounds in a row no longer raise it beyond its own noise. Every round's queries are
+        kept (and stored with ``cache``): stopping and continuing later costs nothing, and
+        a stopped run equals a run capped at ``n_samples`` = the queries it used.
+        ``diagnostics["r2_curve"]`` holds the learning curve, ``["stopped"]`` why it
+        stopped, and a missed target warns with budget advice.
+    max_seconds : float, optional
+        Default method only: rounds as with ``target_r2``; no round starts that would not
+        finish within this many seconds (queries and fits) from the start.
+    on_round : callable, optional
+        Default method, with ``target_r2`` or ``max_seconds``: called with the current
+        :class:`~captum_spex.Interactions` after every round (to show top terms live).
 
     Returns
     -------
@@ -410,7 +466,15 @@ def spex(
         max_retries=max_retries,
         on_batch=on_batch,
     )
-    options = check_method_options(params["method"], "spex", decoder=decoder, n_terms=n_terms)
+    options = check_method_options(
+        params["method"],
+        "spex",
+        decoder=decoder,
+        n_terms=n_terms,
+        target_r2=target_r2,
+        max_seconds=max_seconds,
+        on_round=on_round,
+    )
     n = params["n_features"]
     if feature_names is not None and len(feature_names) != n:
         raise param_error("spex", "feature_names", f"a list of n_features={n} names", feature_names)

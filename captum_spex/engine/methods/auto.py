@@ -23,7 +23,16 @@ import warnings
 
 import numpy as np
 
+from ..._validation import IsCallable, Optional, Real
 from .._compile import announce_cold_kernels
+from ..anytime import (
+    FIRST_ROUND,
+    RoundLog,
+    budget_advice,
+    doubling_schedule,
+    stop_reason,
+    uniform_stream,
+)
 from ..boosting import import_lightgbm, tree_candidates
 from ..design import minimum_budget, plan_design, uniform_masks, usable_budget
 from ..errors import R2_WARN, SpexFitWarning, warn_poor_fit
@@ -63,6 +72,11 @@ class AutoMethod(Method):
         "and boosted trees, one sparse fit chosen by cross-validation"
     )
     progress_label = "SPEX queries"
+    options = {
+        "target_r2": (Optional(Real(0.0, 1.0)), None),
+        "max_seconds": (Optional(Real(0.0)), None),
+        "on_round": (Optional(IsCallable()), None),
+    }
 
     def check_budget(self, n_features, n_samples, max_degree, caller="spex") -> None:
         if usable_budget(n_samples, n_features) < MIN_SAMPLES:
@@ -77,6 +91,10 @@ class AutoMethod(Method):
 
     def plan(self, n_features, n_samples, max_degree, seed, options) -> Plan:
         budget = usable_budget(n_samples, n_features)
+        if _anytime(options):  # rounds over a stream of uniform masks
+            masks = uniform_stream(seed, n_features, budget)
+            state = {"schedule": doubling_schedule(FIRST_ROUND, masks.shape[0])}
+            return Plan(n_features, n_samples, max_degree, seed, masks, dict(options), state)
         rng = np.random.default_rng(seed)
         minimum = minimum_budget(n_features, max_degree)
         if budget >= minimum:
@@ -87,7 +105,12 @@ class AutoMethod(Method):
         state = {"design": design, "rng": rng.bit_generator.state}
         return Plan(n_features, n_samples, max_degree, seed, masks, dict(options), state)
 
+    def planned_queries(self, plan: Plan) -> int:
+        return int(plan.masks.shape[0])
+
     def run(self, plan: Plan, query: Query, show_progress: bool) -> MethodResult:
+        if "schedule" in plan.state:
+            return _run_rounds(plan, query, show_progress)
         rng = np.random.Generator(np.random.PCG64())
         rng.bit_generator.state = plan.state["rng"]
         design = plan.state["design"]
@@ -128,6 +151,59 @@ class AutoMethod(Method):
         return MethodResult(
             terms, fit.coefs, int(plan.masks.shape[0]), diag, standard_errors=fit.stderr
         )
+
+
+def _anytime(options: dict) -> bool:
+    return options.get("target_r2") is not None or options.get("max_seconds") is not None
+
+
+def _run_rounds(plan: Plan, query: Query, show_progress: bool) -> MethodResult:
+    """Query the stream in doubling rounds, refit after each, stop when good enough."""
+    log = RoundLog(plan.options.get("target_r2"), plan.options.get("max_seconds"))
+    schedule = plan.state["schedule"]
+    values = np.zeros((0, 0))
+    for r, size in enumerate(schedule):
+        new = query(plan.masks[values.shape[0] : size])
+        values = new if values.size == 0 else np.concatenate([values, new])
+        masks = plan.masks[:size]
+        # each round's fit depends only on the seed and the masks: a run capped at `size`
+        # returns exactly this
+        rng = np.random.default_rng([plan.seed, size])
+        fit = _fit(plan, masks, values, np.ones(size, dtype=bool), rng, False)
+        se = float(np.max(fit.r2_se)) if fit.r2_se is not None else 0.0
+        log.add(size, float(np.min(fit.r2_val)), se)
+        result = _round_result(fit, size, log)
+        reason = stop_reason(log, schedule[r + 1] if r + 1 < len(schedule) else None)
+        on_round = plan.options.get("on_round")
+        if on_round is not None:
+            on_round(result)
+        if reason is not None:
+            result.diagnostics["stopped"] = reason
+            target = log.target_r2
+            missed = target is not None and log.r2[-1] < target
+            if missed or log.r2[-1] < R2_WARN:
+                advice = budget_advice(log, target)
+                result.diagnostics["advice"] = advice
+                lead = f"target_r2={target} not reached" if missed else "a poor fit"
+                warn_poor_fit(f"The explanation stopped with {lead}: {advice}.")
+            return result
+    raise AssertionError("unreachable: the last round always stops")  # pragma: no cover
+
+
+def _round_result(fit: JointFit, size: int, log: RoundLog) -> MethodResult:
+    terms = [tuple(int(i) for i in s[:d]) for s, d in zip(fit.supports, fit.degrees)]
+    diag = {
+        "mode": "auto",
+        "design": "uniform masks in rounds (target_r2/max_seconds)",
+        "chosen": "cross-validated fit of " + "+".join(fit.sources),
+        "n_candidates": int(fit.n_candidates),
+        "n_terms": len(terms),
+        "n_scored": size,
+        "r2_estimate": _per_output(fit.r2_val),
+        "r2_curve": log.curve(),
+        "n_rounds": len(log.sizes),
+    }
+    return MethodResult(terms, fit.coefs, size, diag, standard_errors=fit.stderr)
 
 
 def _per_output(r2: np.ndarray):
