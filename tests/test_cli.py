@@ -356,3 +356,12 @@ def test_spex_output_is_git_ignored():
 
     ignore = (Path(__file__).resolve().parents[1] / ".gitignore").read_text().splitlines()
     assert "spex-output/" in ignore
+
+
+@pytest.mark.filterwarnings("ignore::captum_spex.SpexFitWarning")
+def test_target_r2_stops_early(tiny, tmp_path):
+    argv = ["--context", " ".join(f"w{i}" for i in range(14)), "--target", "cat"]
+    code = cli.main([*argv, "--n-samples", "4000", "--target-r2", "0.05", "--out", str(tmp_path)])
+    assert code == 0
+    saved = json.loads((tmp_path / "interactions.json").read_text())
+    assert saved["n_queries"] < 4000 and "target_r2" in saved["diagnostics"]["stopped"]

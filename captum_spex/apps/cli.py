@@ -52,6 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument(
         "--n-samples", type=_positive, default=1000, help="query budget: model evaluations (1000)"
     )
+    ex.add_argument(
+        "--target-r2",
+        type=float,
+        default=None,
+        help="stop early once the estimated R² reaches this (queries in doubling rounds, "
+        "--n-samples is the cap)",
+    )
     ex.add_argument("--max-degree", type=_positive, default=3, help="largest interaction order (3)")
     ex.add_argument("--seed", type=_non_negative, default=0, help="seed of the design (0)")
     ex.add_argument("--top", type=_positive, default=10, help="interactions to print (10)")
@@ -238,6 +245,7 @@ def _explain(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             cache=args.cache,
             method=args.method,
+            target_r2=args.target_r2,
         )
     except ValueError as exc:
         return _fail(str(exc))

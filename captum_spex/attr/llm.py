@@ -147,6 +147,8 @@ class LLMSpexAttribution(LLMAttribution):
         attribution: Literal["shapley", "banzhaf"] = "shapley",
         cache: str | os.PathLike[str] | None = None,
         cache_key: str | None = None,
+        target_r2: float | None = None,
+        max_seconds: float | None = None,
         method: str = DEFAULT_METHOD,
         executor: Executor | None = None,
         max_retries: int = 2,
@@ -204,6 +206,11 @@ class LLMSpexAttribution(LLMAttribution):
             pool (several models on one machine: one explainer each) or, for processes and
             Dask, :class:`~captum_spex.attr.SpexInteractions` with a
             :class:`~captum_spex.distributed.ModelFactory`.
+        target_r2, max_seconds : float, optional
+            Anytime explanations with the default method: score masks in doubling rounds
+            and stop at this cross-validated R² estimate of the whole answer's surrogate
+            (or before a round that would overrun ``max_seconds``); see
+            :func:`captum_spex.spex`. ``n_samples`` stays the cap.
         max_retries : int, default 2
             With an executor, how often a failed batch is resubmitted.
 
@@ -251,6 +258,7 @@ class LLMSpexAttribution(LLMAttribution):
             method=p["method"],
             cache=p["cache"],
             cache_key=p["cache_key"],
+            options={"target_r2": target_r2, "max_seconds": max_seconds},
             executor=p["executor"],
             max_retries=p["max_retries"],
             batch_size=_MASKS_PER_CALL,

@@ -128,6 +128,8 @@ class SpexInteractions(PerturbationAttribution):
         method: str = DEFAULT_METHOD,
         cache: str | os.PathLike[str] | None = None,
         cache_key: str | None = None,
+        target_r2: float | None = None,
+        max_seconds: float | None = None,
         executor: Executor | None = None,
         max_retries: int = 2,
     ) -> TensorOrTupleOfTensorsGeneric:
@@ -225,7 +227,8 @@ class SpexInteractions(PerturbationAttribution):
             show_progress,
             seed,
             {"method": method, "cache": cache, "executor": executor, "max_retries": max_retries}
-            | {"cache_key": cache_key},
+            | {"cache_key": cache_key}
+            | {"options": {"target_r2": target_r2, "max_seconds": max_seconds}},
         )
         per_input: list[list[Tensor]] = [[] for _ in games[0].inputs]
         for game, inter in zip(games, results):
@@ -253,6 +256,8 @@ class SpexInteractions(PerturbationAttribution):
         method: str = DEFAULT_METHOD,
         cache: str | os.PathLike[str] | None = None,
         cache_key: str | None = None,
+        target_r2: float | None = None,
+        max_seconds: float | None = None,
         executor: Executor | None = None,
         max_retries: int = 2,
     ) -> Interactions | list[Interactions]:
@@ -304,6 +309,10 @@ class SpexInteractions(PerturbationAttribution):
             ``distributed.Client(...).get_executor()``). Results are bit-identical to a serial
             run. Wrap the model in :class:`captum_spex.distributed.ModelFactory` so each
             worker builds it once.
+        target_r2, max_seconds : float, optional
+            Anytime explanations with the default method: query in doubling rounds and stop
+            at this cross-validated R² estimate (or before a round that would overrun
+            ``max_seconds``); see :func:`captum_spex.spex`. ``n_samples`` stays the cap.
         max_retries : int, default 2
             With an executor, how often a failed batch is resubmitted.
 
@@ -345,7 +354,8 @@ class SpexInteractions(PerturbationAttribution):
             show_progress,
             seed,
             {"method": method, "cache": cache, "executor": executor, "max_retries": max_retries}
-            | {"cache_key": cache_key},
+            | {"cache_key": cache_key}
+            | {"options": {"target_r2": target_r2, "max_seconds": max_seconds}},
         )
         return results[0] if len(results) == 1 else results
 
@@ -366,6 +376,8 @@ class SpexInteractions(PerturbationAttribution):
         scale: dict[str, Any],
     ) -> tuple[bool, list[Game], list[Interactions]]:
         is_tuple, inputs_tuple, batch = check_inputs(inputs, caller)
+        scale = dict(scale)
+        options = scale.pop("options", {})
         p = check_params(
             caller,
             FRONT_PARAMS,
@@ -389,6 +401,7 @@ class SpexInteractions(PerturbationAttribution):
             method=p["method"],
             cache=p["cache"],
             cache_key=p["cache_key"],
+            options=options,
             executor=p["executor"],
             max_retries=p["max_retries"],
             batch_size=ppe * max(1, _MASKS_PER_CALL // ppe),

@@ -404,7 +404,8 @@ def spex(
     target_r2 : float, optional
         Default method only: query in rounds of doubling size over a stream of uniform
         masks (64, 128, 256, ... up to ``n_samples``, the hard cap), refit after each, and
-        stop as soon as the cross-validated R² estimate reaches ``target_r2``, or when two
+        stop as soon as the cross-validated R² estimate (of the first output, with several)
+        reaches ``target_r2``, or when two
         rounds in a row no longer raise it beyond its own noise. Every round's queries are
         kept (and stored with ``cache``): stopping and continuing later costs nothing, and
         a stopped run equals a run capped at ``n_samples`` = the queries it used.

@@ -583,3 +583,19 @@ def test_multi_output_without_target_asks_for_a_target(batch):
     model = _multi_output_model()
     with pytest.raises(ValueError, match="target"):
         SpexInteractions(model).attribute(torch.ones(batch, 4))
+
+
+@pytest.mark.filterwarnings("ignore::captum_spex.SpexFitWarning")
+def test_target_r2_on_the_captum_front_end():
+    def model(x):
+        return x[:, 0] * x[:, 1] + x[:, 2] - 0.5 * x[:, 7]
+
+    rounds = []
+    inter = SpexInteractions(model).attribute_interactions(
+        torch.ones(1, 40), n_samples=20000, target_r2=0.99
+    )
+    rounds.append(inter)
+    assert inter.n_queries < 20000 and inter.diagnostics["stopped"].startswith("reached")
+    assert inter.top(1)[0].term in {(0, 1), (2,)}
+    with pytest.raises(ValueError, match="'target_r2' parameter of SpexInteractions.attribute"):
+        SpexInteractions(model).attribute(torch.ones(1, 40), target_r2=2.0)

@@ -170,8 +170,9 @@ def _run_rounds(plan: Plan, query: Query, show_progress: bool) -> MethodResult:
         # returns exactly this
         rng = np.random.default_rng([plan.seed, size])
         fit = _fit(plan, masks, values, np.ones(size, dtype=bool), rng, False)
-        se = float(np.max(fit.r2_se)) if fit.r2_se is not None else 0.0
-        log.add(size, float(np.min(fit.r2_val)), se)
+        # the first output decides (the whole answer of an LLM explanation)
+        se = float(fit.r2_se[0]) if fit.r2_se is not None else 0.0
+        log.add(size, float(fit.r2_val[0]), se)
         result = _round_result(fit, size, log)
         reason = stop_reason(log, schedule[r + 1] if r + 1 < len(schedule) else None)
         on_round = plan.options.get("on_round")
