@@ -15,6 +15,7 @@ from captum_spex._interactions_checks import (
     _check_feature_names,
     _check_masks,
 )
+from captum_spex._interactions_errors import _ErrorViews
 from captum_spex._interactions_views import TopTerm, _format_diagnostics, _format_value, _IndexViews
 from captum_spex._terms import _canonical_order, _readonly, array_to_terms, terms_to_array
 from captum_spex._validation import Instance, Int, Optional, check_param, check_params, param_error
@@ -37,7 +38,7 @@ _PARAMS = {
 _PREDICT_BLOCK = 1 << 22
 
 
-class Interactions(_IndexViews):
+class Interactions(_IndexViews, _ErrorViews):
     """Sparse Fourier explanation of a set function, and every index derived from it.
 
     The value function is ``f(m) = sum_S F(S) * (-1)^{|S & kept(m)|}`` where ``m`` is a

@@ -129,3 +129,22 @@ def test_95_percent_intervals_cover_the_true_coefficients():
     covered = [abs(est.get(t, 0.0) - c) <= 1.96 * se.get(t, 0.0) for t, c in truth.items()]
     assert len(covered) == 200
     assert 0.90 <= np.mean(covered) <= 0.99, np.mean(covered)
+
+
+@pytest.mark.filterwarnings("ignore::captum_spex.SpexFitWarning")
+def test_index_and_shapley_standard_errors_follow_the_coefficients():
+    f = Planted.random(30, 60, max_degree=2, seed=5, snr_db=10.0)
+    res = spex(f, 30, n_samples=6000, seed=1)
+    truth = Interactions(30, list(f.fourier()), list(f.fourier().values()))
+    # Shapley values are linear in the coefficients: their 95% intervals cover the truth
+    phi, se = res.shapley_values(), res.attribution_standard_errors("shapley", draws=2000)
+    covered = np.abs(phi - truth.shapley_values()) <= 1.96 * se
+    assert covered.mean() >= 0.85, covered.mean()
+    # Möbius values are (-2)^t sums of the coefficients of their supersets: errors follow
+    known = Interactions(3, [(), (0,), (1, 2)], [1.0, 0.5, 0.3], standard_errors=[0, 0.1, 0.2])
+    mob = known.index_standard_errors("mobius", draws=20000)
+    assert mob[(0,)] == pytest.approx(0.2, rel=0.05)  # -2 F(0)
+    assert mob[(1,)] == pytest.approx(0.4, rel=0.05)  # -2 F(1, 2)
+    assert mob[(1, 2)] == pytest.approx(0.8, rel=0.05)  # 4 F(1, 2)
+    with pytest.raises(ValueError, match="carries no standard errors"):
+        Interactions(3, [(0,)], [1.0]).index_standard_errors()
