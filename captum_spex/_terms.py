@@ -110,6 +110,17 @@ def terms_to_array(
     return indices, degrees
 
 
+def pad_terms(terms: Sequence[tuple[int, ...]], width: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Trusted index tuples as int64 ``(K, max(width, 1))`` padded with -1, and degrees
+    (no validation: for the engine's own terms; users' terms go through ``terms_to_array``)."""
+    sup = np.full((len(terms), max(width, 1)), -1, dtype=np.int64)
+    deg = np.zeros(len(terms), dtype=np.int64)
+    for q, k in enumerate(terms):
+        sup[q, : len(k)] = k
+        deg[q] = len(k)
+    return sup, deg
+
+
 def _check_array_terms(
     indices: np.ndarray,
     degrees: np.ndarray,

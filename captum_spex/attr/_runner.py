@@ -162,6 +162,26 @@ class Runner:
     def __post_init__(self) -> None:
         self.options = check_method_options(self.method, self.caller, **self.options)
 
+    @classmethod
+    def from_params(cls, caller: str, p: dict[str, Any], **kwargs: Any) -> Runner:
+        """A runner from the front end's checked parameters ``p`` (``check_params``).
+
+        The shared keys (budget, degree, seed, method, cache, executor, retries, progress)
+        come from ``p``; ``kwargs`` gives the rest (``options``, ``batch_size``, ``desc``...).
+        """
+        shared = (
+            "n_samples",
+            "max_degree",
+            "seed",
+            "method",
+            "cache",
+            "cache_key",
+            "executor",
+            "max_retries",
+            "show_progress",
+        )
+        return cls(caller, **{k: p[k] for k in shared}, **kwargs)
+
     def prepare(self, n_features: int) -> PreparedRun:
         """The checked plan for a job of ``n_features`` features (memoised)."""
         if n_features not in self._plans:

@@ -11,9 +11,7 @@ import torch
 from captum.attr import TextTemplateInput, TextTokenInput
 from torch import Tensor
 
-from ..store import qualified_name
-
-__all__ = ["feature_labels", "input_identity", "masked_prompts"]
+__all__ = ["feature_labels", "masked_prompts"]
 
 
 def masked_prompts(
@@ -66,14 +64,3 @@ def feature_labels(inp: TextTemplateInput | TextTokenInput) -> tuple[list[str], 
         ids[itp] = int(mid) if isinstance(mid, numbers.Integral) else str(mid)
     sep = "+" if keys else " "
     return [sep.join(m) for m in members], ids
-
-
-def input_identity(inp: TextTemplateInput | TextTokenInput) -> list[Any]:
-    """What determines the masked prompts of ``inp``, for the query store's key."""
-    if isinstance(inp, TextTokenInput):
-        mask = inp.itp_mask if inp.itp_mask is not None else []
-        return ["tokens", inp.inp_tensor, inp.itp_tensor, mask, int(inp.baselines)]
-    template = inp.template if isinstance(inp.template, str) else qualified_name(inp.template)
-    baselines = inp.baselines if not callable(inp.baselines) else qualified_name(inp.baselines)
-    mask = list(getattr(inp, "formatted_mask", []) or [])
-    return ["template", template, list(inp.dict_keys), list(inp.values), repr(baselines), mask]

@@ -250,19 +250,11 @@ class LLMSpexAttribution(LLMAttribution):
             executor=executor,
             max_retries=max_retries,
         )
-        runner = Runner(
+        runner = Runner.from_params(
             _WHERE,
-            n_samples=p["n_samples"],
-            max_degree=p["max_degree"],
-            seed=p["seed"],
-            method=p["method"],
-            cache=p["cache"],
-            cache_key=p["cache_key"],
+            p,
             options={"target_r2": target_r2, "max_seconds": max_seconds},
-            executor=p["executor"],
-            max_retries=p["max_retries"],
             batch_size=_MASKS_PER_CALL,
-            show_progress=p["show_progress"],
             desc=f"{self.get_name()} attribution",
             unit="mask",
         )

@@ -393,19 +393,11 @@ class SpexInteractions(PerturbationAttribution):
         masks = check_feature_mask(feature_mask, inputs_tuple, batch, caller)
         args = _format_additional_forward_args(additional_forward_args)
         ppe = p["perturbations_per_eval"]
-        runner = Runner(
+        runner = Runner.from_params(
             caller,
-            n_samples=p["n_samples"],
-            max_degree=p["max_degree"],
-            seed=p["seed"],
-            method=p["method"],
-            cache=p["cache"],
-            cache_key=p["cache_key"],
+            p,
             options=options,
-            executor=p["executor"],
-            max_retries=p["max_retries"],
             batch_size=ppe * max(1, _MASKS_PER_CALL // ppe),
-            show_progress=p["show_progress"],
             desc=f"{self.get_name()} attribution",
             masks_per_unit=ppe,
         )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._terms import pad_terms
 from ._lasso_kernels import lasso_path_gram
 from .refine import parity_features
 
@@ -63,15 +64,6 @@ class JointFit:
     r2_se: np.ndarray | None = None
 
 
-def _as_padded(terms: list[tuple[int, ...]], width: int) -> tuple[np.ndarray, np.ndarray]:
-    sup = np.full((len(terms), max(width, 1)), -1, dtype=np.int64)
-    deg = np.zeros(len(terms), dtype=np.int64)
-    for q, k in enumerate(terms):
-        sup[q, : len(k)] = k
-        deg[q] = len(k)
-    return sup, deg
-
-
 @dataclass
 class Candidates:
     """Candidate supports (row 0 the constant) and which source proposed each:
@@ -107,7 +99,7 @@ def merge_candidates(sources: dict, limit: int | None = None) -> Candidates:
                 continue
             order[name].append(key)
     width = max((len(k) for k in terms), default=1)
-    sup, deg = _as_padded(list(terms), width)
+    sup, deg = pad_terms(list(terms), width)
     member = np.zeros((len(terms), len(names)), dtype=bool)
     for q, owners in enumerate(terms.values()):
         member[q, list(owners)] = True
@@ -338,7 +330,7 @@ def select_joint(
             term = tuple(int(i) for i in s_[:d_])
             terms[term] = terms.get(term, 0.0) + weight * w_
     width = max(max((len(t) for t in terms), default=1), 1)
-    sup, deg = _as_padded(list(terms), width)
+    sup, deg = pad_terms(list(terms), width)
     coefs = np.array(list(terms.values())).reshape(len(terms), values.shape[1])
     fit = JointFit(sup, deg, coefs, max(ridges), r2, cand.supports.shape[0])
     fit.stderr = _standard_errors(masks, values, sup, deg, max(ridges), y_oof - combined)

@@ -23,6 +23,7 @@ import warnings
 
 import numpy as np
 
+from ..._terms import pad_terms
 from ..._validation import IsCallable, Optional, Real
 from .._compile import announce_cold_kernels
 from ..anytime import (
@@ -219,12 +220,7 @@ def _decoded(design, values, plan) -> JointFit:
         terms, coefs, diag, stderr = _decode(
             design, values, plan.max_degree, _CHASE_DEPTH["soft"], False
         )
-    width = max((len(t) for t in terms), default=1)
-    sup = np.full((len(terms), max(width, 1)), -1, dtype=np.int64)
-    deg = np.zeros(len(terms), dtype=np.int64)
-    for q, k in enumerate(terms):
-        sup[q, : len(k)] = k
-        deg[q] = len(k)
+    sup, deg = pad_terms(terms, max((len(t) for t in terms), default=1))
     r2 = diag.get("r2_estimate")
     r2 = np.full(values.shape[1], -np.inf) if r2 is None else np.atleast_1d(np.asarray(r2))
     fit = JointFit(sup, deg, coefs, 0.0, r2, len(terms))

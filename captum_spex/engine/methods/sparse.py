@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 
+from ..._terms import pad_terms
 from ..._validation import Options
 from .._compile import announce_cold_kernels
 from ..design import minimum_budget, plan_design
@@ -65,15 +66,6 @@ class SparseMethod(Method):
         return MethodResult(terms, coefs, design.masks.shape[0], diag, standard_errors=stderr)
 
 
-def _as_arrays(keys: list[tuple[int, ...]], width: int) -> tuple[np.ndarray, np.ndarray]:
-    sup = np.full((len(keys), width), -1, dtype=np.int64)
-    deg = np.zeros(len(keys), dtype=np.int64)
-    for q, k in enumerate(keys):
-        sup[q, : len(k)] = k
-        deg[q] = len(k)
-    return sup, deg
-
-
 def _decode(design, values, max_degree, n_chase, show_progress):
     """Peel every output, refit the union support on all queries, re-peel the residual."""
     dec = Decoder(design.code, design.hashcols, max_degree, n_chase)
@@ -118,7 +110,7 @@ def _refine(design, dec, big_u, values, found, scale, bar):
     width = max(design.code.t, 1)
     rounds = 0
     while True:
-        sup, deg = _as_arrays(list(found), width)
+        sup, deg = pad_terms(list(found), width)
         x_rand = parity_features(rand_masks, sup, deg) if rand_masks.shape[0] else None
         fit = refit(
             dec,
