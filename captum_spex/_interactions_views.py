@@ -58,27 +58,59 @@ class TopTerm(_TopTermFields):
         The index value (a 1-D array over outputs for a multi-output ranking).
     names : tuple of str or None
         The feature names of ``term`` when the explanation has ``feature_names``, else None.
+    stderr : float or numpy.ndarray or None
+        The value's standard error when the explanation carries standard errors (see
+        :meth:`Interactions.index_standard_errors`), else None.
 
     Examples
     --------
-    >>> t = TopTerm((0, 2), 1.5, names=("age", "income"))
+    >>> t = TopTerm((0, 2), 1.5, names=("age", "income"), stderr=0.5)
     >>> term, value = t
     >>> term, value, t.names, t.label
     ((0, 2), 1.5, ('age', 'income'), '(age, income)')
-    >>> TopTerm((0, 2), 1.5).label
-    '(0, 2)'
+    >>> t.interval, t.covers_zero
+    ((0.52, 2.48), False)
+    >>> TopTerm((0, 2), 1.5).label, TopTerm((0, 2), 1.5).interval
+    ('(0, 2)', None)
     """
 
-    # no __slots__: an instance carries the names of its term beside the two fields
+    # no __slots__: an instance carries names and error beside the two fields
     names: tuple[str, ...] | None = None
+    stderr: Any = None
 
     def __new__(
-        cls, term: tuple[int, ...], value: Any, names: Sequence[str] | None = None
+        cls,
+        term: tuple[int, ...],
+        value: Any,
+        names: Sequence[str] | None = None,
+        stderr: Any = None,
     ) -> TopTerm:
         self = super().__new__(cls, term, value)
         if names is not None:
             self.names = tuple(names)
+        self.stderr = stderr
         return self
+
+    @property
+    def interval(self) -> tuple[Any, Any] | None:
+        """The approximate 95% interval ``value ± 1.96 stderr`` (None without an error)."""
+        if self.stderr is None:
+            return None
+        half = 1.96 * np.asarray(self.stderr)
+        lo, hi = np.asarray(self.value) - half, np.asarray(self.value) + half
+        if lo.ndim == 0:
+            return round(float(lo), 12), round(float(hi), 12)
+        return lo, hi
+
+    @property
+    def covers_zero(self) -> Any:
+        """Whether the 95% interval holds 0 (the term is not told apart from zero at this
+        budget); None without an error, an array for a multi-output value."""
+        bounds = self.interval
+        if bounds is None:
+            return None
+        covers = (bounds[0] <= 0) & (bounds[1] >= 0)
+        return bool(covers) if np.ndim(covers) == 0 else covers
 
     @property
     def label(self) -> str:
@@ -101,7 +133,7 @@ class _IndexViews:
     _indices: np.ndarray
     _degrees: np.ndarray
     _values: np.ndarray
-    _cache: dict[tuple[str, int | None], SparseTerms]
+    _cache: dict[tuple, Any]
 
     def fourier(self, output: int | None = None) -> dict[tuple[int, ...], Any]:
         """Fourier coefficients as a dict ``{term: value}``.
@@ -340,8 +372,9 @@ class _IndexViews:
         -------
         list of TopTerm
             ``(term, value)`` named tuples, with the feature names of each term in
-            ``.names`` (and ``.label``) when the explanation has ``feature_names``; ties
-            keep the canonical order.
+            ``.names`` (and ``.label``) when the explanation has ``feature_names``, and
+            each value's standard error in ``.stderr`` (``.interval``, ``.covers_zero``)
+            when it carries standard errors; ties keep the canonical order.
 
         Raises
         ------
@@ -371,10 +404,17 @@ class _IndexViews:
             rtol=rtol,
         )
         res = self._index(index, order, caller)
-        return self._ranked(res, output, params, caller)
+        column = None if self._multi and output is None else self._check_output(output, caller)
+        errors = self._term_errors(index, order, column)
+        return self._ranked(res, output, params, caller, errors)
 
     def _ranked(
-        self, res: SparseTerms, output: int | None, params: dict[str, Any], caller: str
+        self,
+        res: SparseTerms,
+        output: int | None,
+        params: dict[str, Any],
+        caller: str,
+        errors: list[dict] | None = None,
     ) -> list[TopTerm]:
         values = res.values
         if self._multi and output is None:
@@ -397,9 +437,15 @@ class _IndexViews:
         else:
             picked = values[ranked, column].tolist()
         names = self._feature_names
+        if errors is None:
+            stderr: list[Any] = [None] * len(terms)
+        elif column is None:
+            stderr = [np.array([e[t] for e in errors]) for t in terms]
+        else:
+            stderr = [errors[0][t] for t in terms]
         return [
-            TopTerm(t, v, None if names is None else [names[i] for i in t])
-            for t, v in zip(terms, picked, strict=True)
+            TopTerm(t, v, None if names is None else [names[i] for i in t], e)
+            for t, v, e in zip(terms, picked, stderr, strict=True)
         ]
 
     def _repr_top(self, k: int) -> tuple[str, list[TopTerm], int]:

@@ -349,9 +349,12 @@ def _to_index(
     order: int | None,
     caller: str,
     limits: tuple[int, int] | None = None,
+    power: int = 1,
 ) -> SparseTerms:
     """The conversion behind :func:`fourier_to_index`; ``limits`` (pairs, result bytes)
-    bound the work of a superset sum (see :class:`~captum_spex._terms.ExpansionTooLarge`)."""
+    bound the work of a superset sum (see :class:`~captum_spex._terms.ExpansionTooLarge`).
+    With ``power=2`` every weight is squared: given the variances of independent
+    coefficients, it returns the variances of the index."""
     spec = _check_index(index, caller)
     order = _check_order(order, n_features, caller)
     terms, squeeze = _as_sparse(fourier, "fourier", caller)
@@ -361,14 +364,14 @@ def _to_index(
         sizes = tuple(int(d) for d in np.unique(terms.degrees).tolist())
         diag = np.diagonal(_fourier_weights(spec.name, max_s, max_s, sizes, diagonal=True))
         # An identity weight leaves the values untouched (no multiplication at all).
-        scale = None if np.all(diag == 1.0) else diag[terms.degrees]
+        scale = None if np.all(diag == 1.0) else diag[terms.degrees] ** power
         return _finish(_select(terms, keep, scale), squeeze)
     if order is None:
         order = max(max_s, 1) if spec.ordered else max_s
     max_t = min(order, max_s)
     _check_expansion(terms, max_t, limits)  # before the weights, before any work
     sizes = tuple(int(d) for d in np.unique(terms.degrees).tolist())
-    weights = _fourier_weights(spec.name, order, max_s, sizes)
+    weights = _fourier_weights(spec.name, order, max_s, sizes) ** power
     return _finish(_scatter(terms, weights, max_t, n_features, limits), squeeze)
 
 
@@ -390,11 +393,16 @@ def shapley_values(fourier: SparseTerms, n_features: int) -> np.ndarray:
     [-2.0, 0.0, 0.0]
     """
     terms, squeeze = _as_sparse(fourier, "fourier", "shapley_values")
+    return _dense_from_members(terms, _attribution_weights("shapley", terms), n_features, squeeze)
+
+
+def _attribution_weights(kind: str, terms: SparseTerms) -> np.ndarray:
+    """Each term's weight in the Shapley (-2 / |S| for odd |S|: the "sii" weight table at
+    order 1, in closed form) or the Banzhaf values (-2 for a singleton)."""
     sizes = terms.degrees
-    # -2 / |S| for odd |S| (the "sii" weight table at order 1, in closed form: no table of
-    # max_degree^2 fractions for a high-degree term)
-    per_term = np.where(sizes % 2 == 1, -2.0 / np.maximum(sizes, 1), 0.0)
-    return _dense_from_members(terms, per_term, n_features, squeeze)
+    if kind == "shapley":
+        return np.where(sizes % 2 == 1, -2.0 / np.maximum(sizes, 1), 0.0)
+    return np.where(sizes == 1, -2.0, 0.0)
 
 
 def banzhaf_values(fourier: SparseTerms, n_features: int) -> np.ndarray:
@@ -413,5 +421,4 @@ def banzhaf_values(fourier: SparseTerms, n_features: int) -> np.ndarray:
     [0.0, -2.0]
     """
     terms, squeeze = _as_sparse(fourier, "fourier", "banzhaf_values")
-    weight = np.where(terms.degrees == 1, -2.0, 0.0)
-    return _dense_from_members(terms, weight, n_features, squeeze)
+    return _dense_from_members(terms, _attribution_weights("banzhaf", terms), n_features, squeeze)

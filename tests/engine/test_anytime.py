@@ -9,6 +9,14 @@ import numpy as np
 import pytest
 
 from captum_spex import Interactions, SpexFitWarning, spex
+from captum_spex.indices import (
+    SparseTerms,
+    array_to_terms,
+    banzhaf_values,
+    fourier_to_index,
+    shapley_values,
+    terms_to_array,
+)
 from captum_spex.testing import Planted
 from captum_spex.testing import r2_score as r2
 
@@ -137,14 +145,61 @@ def test_index_and_shapley_standard_errors_follow_the_coefficients():
     res = spex(f, 30, n_samples=6000, seed=1)
     truth = Interactions(30, list(f.fourier()), list(f.fourier().values()))
     # Shapley values are linear in the coefficients: their 95% intervals cover the truth
-    phi, se = res.shapley_values(), res.attribution_standard_errors("shapley", draws=2000)
+    phi, se = res.shapley_values(), res.attribution_standard_errors("shapley")
     covered = np.abs(phi - truth.shapley_values()) <= 1.96 * se
     assert covered.mean() >= 0.85, covered.mean()
     # Möbius values are (-2)^t sums of the coefficients of their supersets: errors follow
     known = Interactions(3, [(), (0,), (1, 2)], [1.0, 0.5, 0.3], standard_errors=[0, 0.1, 0.2])
-    mob = known.index_standard_errors("mobius", draws=20000)
-    assert mob[(0,)] == pytest.approx(0.2, rel=0.05)  # -2 F(0)
-    assert mob[(1,)] == pytest.approx(0.4, rel=0.05)  # -2 F(1, 2)
-    assert mob[(1, 2)] == pytest.approx(0.8, rel=0.05)  # 4 F(1, 2)
+    mob = known.index_standard_errors("mobius")
+    assert mob[(0,)] == pytest.approx(0.2, rel=1e-12)  # -2 F(0)
+    assert mob[(1,)] == pytest.approx(0.4, rel=1e-12)  # -2 F(1, 2)
+    assert mob[(1, 2)] == pytest.approx(0.8, rel=1e-12)  # 4 F(1, 2)
     with pytest.raises(ValueError, match="carries no standard errors"):
         Interactions(3, [(0,)], [1.0]).index_standard_errors()
+
+
+@pytest.mark.parametrize("index, order", [("mobius", None), ("fsii", 2), ("sii", None)])
+def test_exact_index_errors_match_the_spread_of_perturbed_coefficients(index, order):
+    """The closed form (squared weights on the variances) against Monte Carlo through the
+    public conversion: perturb every coefficient by its error, convert, take the spread."""
+    rng = np.random.default_rng(3)
+    terms = [(), (0,), (1,), (0, 1), (1, 2, 3), (0, 2, 4), (0, 1, 2, 3)]
+    coefs, errs = rng.standard_normal(len(terms)), rng.uniform(0.05, 0.3, len(terms))
+    inter = Interactions(5, terms, coefs, standard_errors=errs, max_degree=4)
+    draws = 20000
+    noisy = coefs[:, None] + errs[:, None] * rng.standard_normal((len(terms), draws))
+    idx, deg = terms_to_array(terms, 5)
+    mc = fourier_to_index(SparseTerms(idx, deg, noisy), 5, index, order)
+    spread = dict(zip(array_to_terms(mc.indices, mc.degrees), mc.values.std(axis=1)))
+    exact = inter.index_standard_errors(index, order)
+    assert set(exact) == set(spread)
+    for term, se in exact.items():
+        assert se == pytest.approx(spread[term], rel=0.04, abs=1e-9), term
+    for kind, convert in (("shapley", shapley_values), ("banzhaf", banzhaf_values)):
+        mc_attr = convert(SparseTerms(idx, deg, noisy), 5).std(axis=1)
+        np.testing.assert_allclose(inter.attribution_standard_errors(kind), mc_attr, rtol=0.04)
+
+
+def test_top_carries_standard_errors_intervals_and_zero_marks():
+    terms = [(), (0,), (1,), (0, 1)]
+    inter = Interactions(
+        2,
+        terms,
+        [1.0, -0.5, 0.01, 0.8],
+        standard_errors=[0.0, 0.05, 0.05, 0.05],
+        feature_names=["a", "b"],
+    )
+    top = inter.top(3)
+    errors = inter.index_standard_errors("mobius")
+    for t in top:
+        term, value = t  # still unpacks as a pair
+        assert t.stderr == pytest.approx(errors[term])
+        lo, hi = t.interval
+        assert lo == pytest.approx(value - 1.96 * t.stderr) and hi > lo
+        assert t.covers_zero == (lo <= 0 <= hi)
+    # a coefficient smaller than its error is marked as not told apart from zero
+    small = Interactions(2, terms, [1.0, -0.5, 0.01, 0.0], standard_errors=[0, 0.05, 0.05, 0.05])
+    by_term = {t.term: t for t in small.top(3, index="fourier")}
+    assert by_term[(1,)].covers_zero is True and by_term[(0,)].covers_zero is False
+    assert by_term[(1,)].stderr == 0.05  # the Fourier errors are the coefficients' own
+    assert Interactions(2, terms, [1.0, -0.5, 0.01, 0.8]).top(1)[0].stderr is None
