@@ -68,6 +68,8 @@ td.term { overflow-wrap: anywhere; min-width: 9em; }
 td.meaning { color: var(--muted); font-size: 13px; min-width: 16em; }
 tr[data-f]:hover { background: #fff8c5; }
 .tie { color: var(--muted); font-weight: 700; margin-left: 2px; }
+.se { color: var(--muted); font-size: 0.85em; } .zero { color: var(--muted); }
+tr.unsure td { opacity: 0.6; }
 p.note { font-size: 13px; background: #fff8c5; border-radius: 6px; padding: 6px 10px; }
 .barcell { width: 16%%; min-width: 90px; }
 .bar { display: flex; height: 12px; }

@@ -101,11 +101,15 @@ def _rows_html(view: View, names: list[str], full: list[str], noun: str, mobius:
         tip = html.escape(" × ".join(full[i] for i in term))
         mark = ' <span class="tie" title="tied value">=</span>' if r in tied else ""
         meaning = term_meaning(term, v, fmt, noun, short) if mobius else ""
+        unsure = top[r].covers_zero is True
         rows.append(
-            f'<tr data-f="{" ".join(str(i) for i in term)}"><td class="num">{r + 1}</td>'
+            f'<tr data-f="{" ".join(str(i) for i in term)}"'
+            + (' class="unsure"' if unsure else "")
+            + f'><td class="num">{r + 1}</td>'
             f'<td class="term" title="{tip}">{_bdi_label(term, names)}</td>'
             f'<td class="num">{len(term)}</td>'
-            f'<td class="num {"pos" if v >= 0 else "neg"}">{fmt(v)}{mark}</td>'
+            f'<td class="num {"pos" if v >= 0 else "neg"}">{fmt(v)}{mark}'
+            f"{_error_html(top[r], fmt)}</td>"
             f'<td class="barcell">{_bar(v, scale)}</td>'
             + (f'<td class="meaning">{html.escape(meaning)}</td>' if mobius else "")
             + "</tr>"
@@ -113,6 +117,31 @@ def _rows_html(view: View, names: list[str], full: list[str], noun: str, mobius:
     if not rows:
         return '<tr><td colspan="6">The explanation has no non-constant term.</td></tr>'
     return "".join(rows)
+
+
+def _error_html(term: Any, fmt: Numbers) -> str:
+    """``± stderr`` after a value, and a mark when its 95% interval covers zero."""
+    if term.stderr is None:
+        return ""
+    out = f' <span class="se" title="standard error">±{fmt.plain(float(term.stderr))}</span>'
+    if term.covers_zero:
+        tip = "its 95% interval (value ± 1.96 standard errors) covers zero"
+        out += f' <span class="zero" title="{tip}">○</span>'
+    return out
+
+
+def _errors_note(top: list[Any]) -> str:
+    """The line under the table that says what ± and ○ mean (empty without errors)."""
+    if not top or top[0].stderr is None:
+        return ""
+    unsure = sum(1 for t in top if t.covers_zero)
+    told = (
+        f" {unsure} of these {len(top)} terms (marked ○, greyed) have a 95% interval that "
+        "covers zero: at this budget they are not told apart from zero."
+        if unsure
+        else " Every term shown has a 95% interval clear of zero."
+    )
+    return f'<p class="note errors">± is the standard error of each value.{told}</p>'
 
 
 def view_html(
@@ -154,6 +183,7 @@ and outline the {esc(nouns)} it interacts with.{dup_note}</p>
 <p class="hint">{esc(view.index_note)} Hover a row to outline its {esc(nouns)} above.</p>
 <table class="top"><thead><tr><th>#</th><th>Term</th><th>Order</th><th>Value</th><th></th>{head}
 </tr></thead><tbody>{_rows_html(view, names, full, noun, mobius)}</tbody></table>
+{_errors_note(view.top)}
 {f'<p class="note ties">{esc(ties)}</p>' if ties else ""}
 {_view_plots(view, plots)}
 </div>"""

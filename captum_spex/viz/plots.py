@@ -7,7 +7,7 @@ Both follow Captum's plot conventions: matplotlib is imported lazily, they retur
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -275,7 +275,9 @@ def plot_top_interactions(
 
     Each bar is labelled with its features' names (``"amazon × river"``, drawn as plain
     text: no mathtext) and its value; positive bars are blue and negative bars red, as in
-    Captum's ``plot_seq_attr``. A label longer than 40 characters (sentence units) puts one
+    Captum's ``plot_seq_attr``. When the explanation carries standard errors, each bar has
+    its 95% interval as an error line, and a bar whose interval covers zero is pale. A label
+    longer than 40 characters (sentence units) puts one
     name a line, each cut to 40 characters with "…", so the figure keeps its width.
 
     Parameters
@@ -320,6 +322,7 @@ def plot_top_interactions(
     """
     caller = "plot_top_interactions"
     plt = require_pyplot()
+    from matplotlib.colors import to_rgba
     interactions = check_interactions(interactions, caller)
     check_view_params(
         caller, interactions, k=k, index=index, order=order, output=output, min_order=min_order
@@ -335,28 +338,42 @@ def plot_top_interactions(
     else:
         fig = ax.figure
     ypos = np.arange(len(top))
-    ax.barh(ypos, values, color=[POSITIVE if v >= 0 else NEGATIVE for v in values], height=0.7)
+    half = _half_intervals(top)  # 1.96 standard errors, zeros without errors
+    unsure = [t.covers_zero is True for t in top]
+    ax.barh(
+        ypos,
+        values,
+        color=[
+            to_rgba(POSITIVE if v >= 0 else NEGATIVE, 0.4 if u else 1.0)
+            for v, u in zip(values, unsure, strict=True)
+        ],
+        height=0.7,
+    )
+    if half.any():
+        ax.errorbar(values, ypos, xerr=half, fmt="none", ecolor="#333333", elinewidth=1, capsize=3)
     ax.set_yticks(ypos, labels=labels)
     plain_ticks(ax.yaxis)
     ax.invert_yaxis()
     ax.axvline(0.0, color="#444444", linewidth=0.8)
-    span = float(np.abs(values).max()) if len(values) else 1.0
+    reach = np.abs(values) + half
+    span = float(reach.max()) if len(values) else 1.0
     span = span if span > 0 else 1.0
     fmt = Numbers(span)
-    for y, v in zip(ypos, values, strict=True):
+    for y, v, h in zip(ypos, values, half, strict=True):
         ax.text(
-            v + (0.02 * span if v >= 0 else -0.02 * span),
+            v + (1 if v >= 0 else -1) * (h + 0.02 * span),
             y,
             fmt(v),
             va="center",
             ha="left" if v >= 0 else "right",
             fontsize=8,
         )
-    low = min(0.0, float(values.min()) if len(values) else 0.0)
-    high = max(0.0, float(values.max()) if len(values) else 0.0)
+    low = min(0.0, float((values - half).min()) if len(values) else 0.0)
+    high = max(0.0, float((values + half).max()) if len(values) else 0.0)
     pad = 0.18 * span
     ax.set_xlim(low - (pad if low < 0 else 0.05 * span), high + (pad if high > 0 else 0.05 * span))
-    ax.set_xlabel(f"{index_title(interactions, index, order)} value")
+    note = " (lines: 95% intervals; pale bars: interval covers 0)" if half.any() else ""
+    ax.set_xlabel(f"{index_title(interactions, index, order)} value{note}")
     ax.set_title(top_title(interactions, index, order, len(top), min_order))
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
@@ -364,6 +381,11 @@ def plot_top_interactions(
     if not axes_given:
         fig.tight_layout()
     return finish(fig, ax, show)
+
+
+def _half_intervals(top: Sequence[Any]) -> np.ndarray:
+    """Half-widths of the 95% intervals of ``top`` (``1.96 stderr``; 0 without one)."""
+    return np.array([0.0 if t.stderr is None else 1.96 * float(t.stderr) for t in top])
 
 
 def _bar_label(term: tuple[int, ...], names: list[str], sep: str) -> str:

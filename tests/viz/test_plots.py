@@ -246,3 +246,44 @@ def test_view_messages_name_the_view(sentence):
         with pytest.raises(ValueError) as info:
             call()
         assert str(info.value) == message
+
+
+# ------------------------------------------------------------- issue 16: standard errors
+def _with_errors():
+    """Fourier terms with errors: (0,) and (1, 2) clear of zero, (3,) not."""
+    terms = [(), (0,), (1, 2), (3,)]
+    return Interactions(
+        4,
+        terms,
+        [0.5, -1.0, 0.8, 0.02],
+        standard_errors=[0.0, 0.05, 0.05, 0.05],
+        feature_names=["a", "b", "c", "d"],
+    )
+
+
+def test_bar_chart_draws_95_intervals_and_pales_terms_that_cover_zero():
+    inter = _with_errors()
+    top = inter.top(5, min_order=1)
+    fig, ax = plot_top_interactions(inter, k=5)
+    (lines,) = [c for c in ax.collections if c.get_segments()]  # the error lines
+    spans = sorted(float(abs(s[1][0] - s[0][0])) for s in lines.get_segments())
+    assert spans == pytest.approx(sorted(2 * 1.96 * t.stderr for t in top))
+    alphas = {t.label: p.get_facecolor()[3] for t, p in zip(top, ax.patches, strict=True)}
+    assert [t.covers_zero for t in top].count(True) == 1
+    for t in top:
+        assert (alphas[t.label] < 1.0) == t.covers_zero
+    assert "95% intervals" in ax.get_xlabel()
+    plain, ax2 = plot_top_interactions(Interactions(4, [(), (0,)], [0.5, -1.0]), k=3)
+    assert not [c for c in ax2.collections if c.get_segments()]
+    assert "intervals" not in ax2.get_xlabel()
+
+
+def test_report_table_shows_plus_minus_and_marks_terms_that_cover_zero():
+    inter = _with_errors()
+    top = inter.top(10)
+    page = html_report(inter)
+    assert page.count("±") >= len(top)
+    unsure = sum(bool(t.covers_zero) for t in top)
+    assert unsure >= 1 and page.count('class="unsure"') == unsure
+    assert f"{unsure} of these {len(top)} terms" in page
+    assert "±" not in html_report(Interactions(4, [(), (0,)], [0.5, -1.0]))
