@@ -323,6 +323,7 @@ def plot_top_interactions(
     caller = "plot_top_interactions"
     plt = require_pyplot()
     from matplotlib.colors import to_rgba
+
     interactions = check_interactions(interactions, caller)
     check_view_params(
         caller, interactions, k=k, index=index, order=order, output=output, min_order=min_order
