@@ -243,6 +243,7 @@ class Runner:
                 on_batch=on_batch,
                 feature_names=job.feature_names,
                 diagnostics=job.diagnostics,
+                on_status=getattr(bar, "set_postfix_str", None),
             )
         except SpexQueryError as err:
             raise_forward_error(err)

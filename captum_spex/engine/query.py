@@ -232,9 +232,12 @@ class QueryRunner:
     max_retries: int
     on_batch: Callable[[int], None] | None
     label: str = "SPEX queries"
+    status: str = ""  # shown after the counts, e.g. the last round's R² estimate
 
     def run(self, masks: np.ndarray) -> tuple[np.ndarray, dict]:
         bar = progress_bar(self.show_progress, masks.shape[0], self.label)
+        if bar is not None and self.status:
+            bar.set_postfix_str(self.status, refresh=False)
         stats: dict = {}
         try:
             values, spent, n_cached = _query(

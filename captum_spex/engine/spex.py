@@ -18,6 +18,8 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
+
 from .._validation import (
     Bool,
     HasMethod,
@@ -143,12 +145,15 @@ class PreparedRun:
         on_batch: Callable[[int], None] | None = None,
         feature_names: list[str] | None = None,
         diagnostics: Callable[[Mapping[str, Any], int], Mapping[str, Any]] | None = None,
+        on_status: Callable[[str], None] | None = None,
     ) -> Interactions:
         """Query the plan's masks, fit, and return the one :class:`Interactions`.
 
         Arguments are validated by the caller. ``diagnostics``, when given, is called after
         the queries with the run's diagnostics and its number of queries; the items it
-        returns are added to the result's diagnostics.
+        returns are added to the result's diagnostics. ``on_status`` receives a short
+        line (``"R² 0.873 at 2,000 queries"``) after each round of an anytime run and at
+        the end, for a caller's progress bar; the run's own bars show it too.
 
         Values far from the unit scale are normalised before any method sees them, per
         output, from the first values queried: an offset that dwarfs the spread
@@ -191,17 +196,36 @@ class PreparedRun:
                 standard_errors=None if errors is None else (errors[:, 0] if squeeze else errors),
             )
 
+        def report(res: MethodResult) -> None:
+            runner.status = _status_line(res)
+            if on_status is not None and runner.status:
+                on_status(runner.status)
+
         plan = self.plan
         user_on_round = plan.options.get("on_round")
-        if user_on_round is not None:  # each round reaches the user as Interactions
-            options = {**plan.options, "on_round": lambda res: user_on_round(build(res))}
-            plan = dataclasses.replace(plan, options=options)
+        if "on_round" in plan.options:  # each round: the bars, then the user's Interactions
+
+            def on_round(res: MethodResult) -> None:
+                report(res)
+                if user_on_round is not None:
+                    user_on_round(build(res))
+
+            plan = dataclasses.replace(plan, options={**plan.options, "on_round": on_round})
         try:
             res = self.method.run(plan, norm, show_progress)
         finally:
             if store is not None:
                 store.close()
+        report(res)
         return build(res)
+
+
+def _status_line(res: MethodResult) -> str:
+    """``"R² 0.873 at 2,000 queries"`` (the worst output), or "" without an estimate."""
+    r2 = np.asarray(res.diagnostics.get("r2_estimate", np.nan), dtype=np.float64)
+    if not np.all(np.isfinite(r2)):
+        return ""
+    return f"R² {float(np.min(r2)):.3f} at {res.n_queries:,} queries"
 
 
 def prepare_run(

@@ -599,3 +599,22 @@ def test_target_r2_on_the_captum_front_end():
     assert inter.top(1)[0].term in {(0, 1), (2,)}
     with pytest.raises(ValueError, match="'target_r2' parameter of SpexInteractions.attribute"):
         SpexInteractions(model).attribute(torch.ones(1, 40), target_r2=2.0)
+
+
+@pytest.mark.filterwarnings("ignore::captum_spex.SpexFitWarning")
+@mock.patch("sys.stderr", new_callable=io.StringIO)
+def test_progress_bar_shows_the_r2_estimate(mock_stderr):
+    w = torch.linspace(-1, 1, 40)
+
+    def model(x):  # many first-order terms and a few pairs: several rounds to fit
+        return x @ w + x[:, 0] * x[:, 1] - x[:, 5] * x[:, 9] + 0.5 * x[:, 3] * x[:, 30]
+
+    inter = SpexInteractions(model).attribute_interactions(
+        torch.ones(1, 40), n_samples=4000, target_r2=0.999, show_progress=True
+    )
+    shown = re.findall(r"R² (\d\.\d{3}) at ([\d,]+) queries", mock_stderr.getvalue())
+    curve = inter.diagnostics["r2_curve"]
+    assert len(curve) >= 2 and shown  # one status per round, the last one is the final fit
+    last_r2, last_n = shown[-1]
+    assert float(last_r2) == pytest.approx(curve[-1][1], abs=5e-4)
+    assert int(last_n.replace(",", "")) == inter.n_queries == curve[-1][0]

@@ -3,6 +3,7 @@ are kept, and each term says how sure it is."""
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -203,3 +204,15 @@ def test_top_carries_standard_errors_intervals_and_zero_marks():
     assert by_term[(1,)].covers_zero is True and by_term[(0,)].covers_zero is False
     assert by_term[(1,)].stderr == 0.05  # the Fourier errors are the coefficients' own
     assert Interactions(2, terms, [1.0, -0.5, 0.01, 0.8]).top(1)[0].stderr is None
+
+
+@pytest.mark.filterwarnings("ignore::captum_spex.SpexFitWarning")
+def test_each_round_bar_of_spex_shows_the_last_r2_estimate(capsys):
+    f = Planted.random(30, 40, max_degree=2, seed=5, snr_db=20.0)
+    res = spex(f, 30, n_samples=8000, target_r2=0.95, show_progress=True, seed=0)
+    shown = re.findall(r"R² (\d\.\d{3}) at ([\d,]+) queries", capsys.readouterr().err)
+    curve = res.diagnostics["r2_curve"]
+    assert len(curve) >= 3
+    # round k's bar shows the estimate after round k - 1
+    expected = [(f"{r2:.3f}", f"{n:,}") for n, r2, _ in curve[:-1]]
+    assert list(dict.fromkeys(shown)) == expected
