@@ -21,6 +21,8 @@ default seeds and held-out size; :func:`build` makes one (models are loaded once
   that eventually created neoprene?" as the query; n = words.
 - ``smollm2-word``: log p("Philip Rivers") from SmolLM2-135M-Instruct for the bundled DROP
   question over its 42-word context (``captum_spex.apps.prompts.default_example``); n = words.
+  The model runs on ``$FAITHFULNESS_DEVICE`` (default "cpu"; e.g. "cuda") for both SmolLM2
+  tasks.
 - ``smollm2-sentence``: the same log-probability with the full DROP passage (nfl_653, 161
   words) as context, split into its 8 sentences; n = 8, so 2^n = 256 <= B for every budget
   from 500 on and every ``captum_spex.spex`` method (default, SPEX, ProxySPEX) then computes
@@ -34,6 +36,7 @@ import csv
 import functools
 import importlib.util
 import json
+import os
 import time
 import warnings
 from collections.abc import Callable
@@ -269,11 +272,20 @@ def minilm_sim_task() -> Task:
 
 
 # --------------------------------------------------------------------------- SmolLM2
+def _smollm2_device() -> str:
+    """``$FAITHFULNESS_DEVICE`` (e.g. "cuda"), default "cpu": where SmolLM2 runs."""
+    return os.environ.get("FAITHFULNESS_DEVICE", "").strip() or "cpu"
+
+
 @functools.lru_cache(maxsize=1)
 def _smollm2() -> tuple[Any, Any]:
     from captum_spex.apps.models import load_smollm2
 
-    return load_smollm2()
+    model, tok = load_smollm2()
+    device = _smollm2_device()
+    if device != "cpu":
+        model.to(device)
+    return model, tok
 
 
 def smollm2_task(unit: str) -> Task:
@@ -289,6 +301,8 @@ def smollm2_task(unit: str) -> Task:
     scorer = TeacherForcedScorer(model, target, batch_size=32)
 
     def fn(masks: np.ndarray) -> np.ndarray:
+        # prompts stay on the CPU: the scorer pads each batch and moves it to the model's
+        # device, and returns float64 numpy on the CPU
         prompts = []
         for row in masks:  # as LLMSpexAttribution._prompts does
             text = inp.to_model_input(torch.as_tensor(row[None]))
