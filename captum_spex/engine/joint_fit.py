@@ -196,6 +196,8 @@ def _ridge_cg(g: np.ndarray, h: np.ndarray, lam: float, w0: np.ndarray) -> np.nd
 def _alphas(std: _Standard, xy: np.ndarray, n_rows: int) -> np.ndarray:
     """``(A, O)`` decreasing penalties, from the smallest that keeps every slope at zero."""
     ybar = xy[0] / n_rows
+    if xy.shape[0] == 1:  # the constant alone (a source proposed nothing): no slope to keep
+        return np.ones((_N_ALPHAS, xy.shape[1]))
     top = np.abs((xy[1:] / n_rows - np.outer(std.mu, ybar)) / std.sd[:, None]).max(axis=0)
     return np.maximum(top, 1e-300)[None, :] * np.geomspace(1.0, _ALPHA_RATIO, _N_ALPHAS)[:, None]
 
