@@ -42,8 +42,10 @@ _CG_MAX_ITER = 200
 # up to this many rows, candidates are rebuilt inside every fold (honest estimates)
 _PER_FOLD_ROWS = 4000
 # cross-validation runs on at most this many rows (a random subset); the chosen support
-# is then refitted on every row
-_MAX_CV_ROWS = 5000
+# is then refitted on every row. A smaller subset picks fits for fewer rows than the final
+# refit has (too sparse) and underestimates R²: on the 1,000-word VADER review at 16,000
+# queries, 5,000 rows gave held-out R² .336 (estimate .272), all 16,000 .367 (.337).
+_MAX_CV_ROWS = 16000
 _CHUNK = 8192
 
 

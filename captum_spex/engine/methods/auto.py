@@ -52,9 +52,11 @@ _TREE_CELLS = 2_000_000
 _MAX_TREE_TERMS = 300
 # trees split on at most this many features: the strongest of the first-order screen
 _TREE_FEATURES = 200
-_MAX_SINGLETONS = 600
+# first-order candidates and all candidates: enough for every word of a 1,000-word text
+# beside its pairs, trees and decoded terms (600 and 1,000 left words of a long review out)
+_MAX_SINGLETONS = 1000
 _TOP_FEATURES = 30
-_MAX_CANDIDATES = 1000
+_MAX_CANDIDATES = 2000
 # up to this many rows, 10-fold cross-validation (the choice is noisier with few rows)
 _SMALL_ROWS = 300
 # beyond this many rows, 3 folds and fewer source variants are cross-validated
