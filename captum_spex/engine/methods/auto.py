@@ -52,11 +52,12 @@ _TREE_CELLS = 2_000_000
 _MAX_TREE_TERMS = 300
 # trees split on at most this many features: the strongest of the first-order screen
 _TREE_FEATURES = 200
-# first-order candidates and all candidates: enough for every word of a 1,000-word text
-# beside its pairs, trees and decoded terms (600 and 1,000 left words of a long review out)
-_MAX_SINGLETONS = 1000
+# first-order candidates and all candidates, growing with the rows from (600, 1,000) to
+# (1,000, 2,000) at 16,000 rows: the selection affords more columns with more rows, and at
+# 16,000 queries a 1,000-word text gets every word beside its pairs, trees and decoded terms
+_SINGLETONS = (600, 1000)
 _TOP_FEATURES = 30
-_MAX_CANDIDATES = 2000
+_CANDIDATES = (1000, 2000)
 # up to this many rows, 10-fold cross-validation (the choice is noisier with few rows)
 _SMALL_ROWS = 300
 # beyond this many rows, 3 folds and fewer source variants are cross-validated
@@ -233,6 +234,9 @@ def _decoded(design, values, plan) -> JointFit:
 def _fit(plan, masks, values, scored, rng, show_progress, design=None):
     """The cross-validated joint refit over candidates from every source."""
     seed = int(rng.integers(1 << 31))
+    n_rows = masks.shape[0]
+    max_singletons = int(np.clip(n_rows // 16, *_SINGLETONS))
+    max_candidates = int(np.clip(n_rows // 8, *_CANDIDATES))
 
     def candidates(rows: np.ndarray) -> Candidates:
         uniform = rows[scored[rows]]
@@ -241,7 +245,7 @@ def _fit(plan, masks, values, scored, rng, show_progress, design=None):
         sources = {}
         if design is not None:
             sources["design"] = (design.supports, design.degrees)
-        sup, deg = screen_low_order(masks[uniform], values[uniform], _MAX_SINGLETONS, _TOP_FEATURES)
+        sup, deg = screen_low_order(masks[uniform], values[uniform], max_singletons, _TOP_FEATURES)
         sources["first-order"] = (sup[deg == 1], deg[deg == 1])
         sources["pairs"] = (sup[deg == 2], deg[deg == 2])
         singles = sup[deg == 1, 0]
@@ -251,7 +255,7 @@ def _fit(plan, masks, values, scored, rng, show_progress, design=None):
             else (np.arange(masks.shape[1]))
         )
         sources["trees"] = _tree_terms(plan, masks, values, rows, seed, show_progress, features)
-        return merge_candidates(sources, limit=_MAX_CANDIDATES)
+        return merge_candidates(sources, limit=max_candidates)
 
     low = ("first-order", "pairs")
     variants = [("first-order",), low, ("trees",), (*low, "trees")]
