@@ -45,6 +45,11 @@ def _chromium() -> str:
     )
 
 
+# a screenshot waits until the page's scripts and layout have settled (virtual time), not
+# for a wall-clock moment: on a loaded machine the tab switch could otherwise come late
+_SETTLE = ("--virtual-time-budget=10000", "--run-all-compositor-stages-before-draw")
+
+
 def _run(tmp_path, *args: str) -> subprocess.CompletedProcess:
     cmd = [
         _chromium(),
@@ -133,7 +138,7 @@ def _shot_dir(tmp_path) -> Path:
 
 def test_screenshot_renders_the_page(report, tmp_path):
     shot = tmp_path / "shot.png"
-    _run(tmp_path, f"--screenshot={shot}", "--window-size=1200,2000", report.as_uri())
+    _run(tmp_path, *_SETTLE, f"--screenshot={shot}", "--window-size=1200,2000", report.as_uri())
     assert _png_size(shot) == (1200, 2000)
     pixels = _pixels(shot)
     # the table's bars in both colours are on screen, on a mostly light page
@@ -203,6 +208,7 @@ def test_screenshots_of_the_answer_report(tmp_path, unit):
         _run(
             tmp_path,
             "--hide-scrollbars",
+            *_SETTLE,
             f"--screenshot={shot}",
             f"--window-size={width},2400",
             url,
