@@ -143,6 +143,16 @@ def uniform(n: int, k: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).random((k, n)) < 0.5
 
 
+#: seed of the held-out masks every benchmark scores on (the same for every method and seed)
+HOLDOUT_SEED = 2**31 - 1
+
+
+def held_out(task: Task) -> tuple[np.ndarray, np.ndarray]:
+    """The task's held-out uniform masks (``SPECS[name]["holdout"]`` of them) and values."""
+    hx = uniform(task.n, SPECS[task.name]["holdout"], HOLDOUT_SEED)
+    return hx, task(hx)
+
+
 def r2(y: np.ndarray, yhat: np.ndarray) -> float:
     return float(1 - np.sum((y - yhat) ** 2) / np.sum((y - y.mean()) ** 2))
 

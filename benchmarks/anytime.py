@@ -42,20 +42,14 @@ import warnings  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
-from _faithfulness_tasks import SPECS, build, expand, r2, uniform  # noqa: E402
+from _faithfulness_tasks import SPECS, build, expand, held_out, r2  # noqa: E402
 
 from captum_spex import SpexFitWarning, spex  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results" / "anytime.json"
 COMMITTED = ROOT / "anytime_results.md"
-HOLDOUT_SEED = 2**31 - 1  # the faithfulness benchmark's held-out masks
 Z95 = 1.96
-
-
-def _held_out(task, spec) -> tuple[np.ndarray, np.ndarray]:
-    hx = uniform(task.n, spec["holdout"], HOLDOUT_SEED)
-    return hx, task(hx)
 
 
 def _run(task, budget: int, seed: int, **kwargs):
@@ -82,7 +76,7 @@ def _coverage(res, ref) -> tuple[float, float, int]:
 def run_task(name: str, seed: int, target: float) -> dict:
     spec = SPECS[name]
     task = build(name)
-    hx, hy = _held_out(task, spec)
+    hx, hy = held_out(task)
     sweep = []
     budgets = [64 << k for k in range(20) if 64 << k < spec["cap"]] + [spec["cap"]]
     for budget in budgets:

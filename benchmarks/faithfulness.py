@@ -97,6 +97,7 @@ from _faithfulness_tasks import (  # noqa: E402
     Task,
     build,
     expand,
+    held_out,
     linear_ceiling,
     r2,
     uniform,
@@ -105,7 +106,6 @@ from _faithfulness_tasks import (  # noqa: E402
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
 COMMITTED = ROOT / "faithfulness_results.md"
-HOLDOUT_SEED = 2**31 - 1
 TOP_R = 5
 GOAL_TOL = 0.01
 BUDGETS = (64, 250, 500, 1000, 2000, 4000, 16000)
@@ -526,8 +526,7 @@ def run_task(name: str, budgets: list[int], seeds: list[int], methods: list[str]
         print(f"[{name}] nothing to do ({len(rows)} rows saved)", flush=True)
         return
     task = build(name)
-    hx = uniform(task.n, spec["holdout"], HOLDOUT_SEED)
-    hy = task(hx)
+    hx, hy = held_out(task)
     f_ends = task(np.vstack([np.ones(task.n, bool), np.zeros(task.n, bool)]))
     rec = {
         "task": name,

@@ -38,7 +38,6 @@ import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 REF_PYTHON = ROOT.parent / ".venv-ref" / "bin" / "python"
-HOLDOUT_SEED = 2**31 - 1  # the faithfulness benchmark's held-out masks
 B_REFERENCE = 8
 
 
@@ -56,11 +55,6 @@ def _tasks_module():
     return _faithfulness_tasks
 
 
-def _held_out(tasks, task) -> tuple[np.ndarray, np.ndarray]:
-    hx = tasks.uniform(task.n, tasks.SPECS[task.name]["holdout"], HOLDOUT_SEED)
-    return hx, task(hx)
-
-
 def reference_side(name: str, seed: int) -> dict:
     """Run in ``.venv-ref``: the reference at b = 8 on one task."""
     import reference_runner as rr
@@ -68,7 +62,7 @@ def reference_side(name: str, seed: int) -> dict:
 
     tasks = _tasks_module()
     task = tasks.build(name)
-    hx, hy = _held_out(tasks, task)
+    hx, hy = tasks.held_out(task)
     budget = rr.syn.reference_sample_count(task.n, B_REFERENCE)
     rr._Patches(exact_budget=False)
     rr._warmup(task.n)
@@ -95,7 +89,7 @@ def default_side(name: str, budget: int, seed: int) -> dict:
 
     tasks = _tasks_module()
     task = tasks.build(name)
-    hx, hy = _held_out(tasks, task)
+    hx, hy = tasks.held_out(task)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SpexFitWarning)
         t0 = time.perf_counter()
