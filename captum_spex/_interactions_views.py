@@ -328,9 +328,7 @@ class _IndexViews:
             rtol=rtol,
         )
         res = self._index(index, order, caller)
-        column = None if self._multi and output is None else self._check_output(output, caller)
-        errors = self._term_errors(index, order, column)
-        return self._ranked(res, output, params, caller, errors)
+        return self._ranked(res, output, params, caller, (index, order))
 
     def _ranked(
         self,
@@ -338,8 +336,10 @@ class _IndexViews:
         output: int | None,
         params: dict[str, Any],
         caller: str,
-        errors: list[dict] | None = None,
+        errors_of: tuple[str, int | None] | None = None,
     ) -> list[TopTerm]:
+        """The top terms of ``res``, each with its standard error when ``errors_of`` (the
+        index and order of ``res``) is given and the explanation carries errors."""
         values = res.values
         if self._multi and output is None:
             magnitude = np.sqrt(np.sum(values**2, axis=1))
@@ -361,6 +361,7 @@ class _IndexViews:
         else:
             picked = values[ranked, column].tolist()
         names = self._feature_names
+        errors = None if errors_of is None else self._term_errors(*errors_of, column)
         if errors is None:
             stderr: list[Any] = [None] * len(terms)
         elif column is None:

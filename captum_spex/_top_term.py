@@ -67,9 +67,7 @@ class TopTerm(_TopTermFields):
             return None
         half = 1.96 * np.asarray(self.stderr)
         lo, hi = np.asarray(self.value) - half, np.asarray(self.value) + half
-        if lo.ndim == 0:
-            return round(float(lo), 12), round(float(hi), 12)
-        return lo, hi
+        return (float(lo), float(hi)) if lo.ndim == 0 else (lo, hi)
 
     @property
     def covers_zero(self) -> Any:

@@ -385,8 +385,8 @@ def plot_top_interactions(
 
 
 def _half_intervals(top: Sequence[Any]) -> np.ndarray:
-    """Half-widths of the 95% intervals of ``top`` (``1.96 stderr``; 0 without one)."""
-    return np.array([0.0 if t.stderr is None else 1.96 * float(t.stderr) for t in top])
+    """Half-widths of the 95% intervals of ``top`` (``TopTerm.interval``; 0 without one)."""
+    return np.array([0.0 if t.interval is None else t.interval[1] - t.value for t in top])
 
 
 def _bar_label(term: tuple[int, ...], names: list[str], sep: str) -> str:
