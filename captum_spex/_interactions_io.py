@@ -73,6 +73,8 @@ def save(path: str | os.PathLike[str], state: Mapping[str, Any], caller: str) ->
         "n_outputs": coefficients.shape[1] if coefficients.ndim == 2 else 1,
         "diagnostics": _encode_json(state["diagnostics"]),
     }
+    if state.get("anchor_residuals") is not None:
+        metadata["anchor_residuals"] = np.asarray(state["anchor_residuals"]).tolist()
     if path.suffix.lower() == ".json":
         payload = dict(metadata)
         payload["terms"] = [list(t) for t in array_to_terms(state["indices"], state["degrees"])]
@@ -160,6 +162,7 @@ def load(path: str | os.PathLike[str], caller: str, max_bytes: int = MAX_LOAD_BY
             "degrees": degrees,
             "coefficients": coefficients,
             "standard_errors": errors,
+            "anchor_residuals": meta.get("anchor_residuals"),
         }
     except InteractionsFileError:
         raise

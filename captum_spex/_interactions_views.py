@@ -47,7 +47,8 @@ class _IndexViews:
     """Methods of ``Interactions`` reading its Fourier coefficients.
 
     The host sets ``_n_features``, ``_max_degree``, ``_multi``, the read-only canonical
-    arrays ``_indices``, ``_degrees``, ``_values`` (2-D) and an empty ``_cache`` dict.
+    arrays ``_indices``, ``_degrees``, ``_values`` (2-D), ``_anchor`` (``(2, n_outputs)`` or
+    None) and an empty ``_cache`` dict.
     """
 
     _n_features: int
@@ -57,6 +58,7 @@ class _IndexViews:
     _indices: np.ndarray
     _degrees: np.ndarray
     _values: np.ndarray
+    _anchor: np.ndarray | None
     _cache: dict[tuple, Any]
 
     def fourier(self, output: int | None = None) -> dict[tuple[int, ...], Any]:
@@ -230,7 +232,8 @@ class _IndexViews:
     def shapley_values(self, output: int | None = None) -> np.ndarray:
         """Shapley values, ``(n_features,)`` or ``(n_features, n_outputs)``.
 
-        They satisfy efficiency: ``sum_i phi_i = f(all kept) - f(none kept)``.
+        They satisfy efficiency: ``sum_i phi_i = f(all kept) - f(none kept)`` of the
+        surrogate, which with :attr:`anchor_residuals` is the model's own difference.
 
         Examples
         --------
@@ -239,10 +242,13 @@ class _IndexViews:
         [-1.0, 0.0]
         """
         values = shapley_values(self._fourier_terms(), self._n_features)
+        if self._anchor is not None:  # the two point games are symmetric: equal shares
+            values = values + (self._anchor[0] - self._anchor[1]) / self._n_features
         return self._per_feature(values, output, "Interactions.shapley_values")
 
     def banzhaf_values(self, output: int | None = None) -> np.ndarray:
-        """Banzhaf values ``beta_i = -2 F({i})``, ``(n_features,)`` or ``(n_features, n_outputs)``.
+        """Banzhaf values ``beta_i = -2 F({i})``, ``(n_features,)`` or ``(n_features, n_outputs)``
+        (plus ``(r_full - r_base) / 2^(n-1)`` with :attr:`anchor_residuals`).
 
         Examples
         --------
@@ -251,6 +257,8 @@ class _IndexViews:
         [-1.0, 0.0]
         """
         values = banzhaf_values(self._fourier_terms(), self._n_features)
+        if self._anchor is not None:  # a point game moves one of 2^(n-1) marginals
+            values = values + (self._anchor[0] - self._anchor[1]) * 0.5 ** (self._n_features - 1)
         return self._per_feature(values, output, "Interactions.banzhaf_values")
 
     def _per_feature(self, values: np.ndarray, output: int | None, caller: str) -> np.ndarray:
@@ -373,46 +381,135 @@ class _IndexViews:
             for t, v, e in zip(terms, picked, stderr, strict=True)
         ]
 
-    def _repr_top(self, k: int) -> tuple[str, list[TopTerm], int]:
-        """(title, top ``k`` terms, number of non-constant terms) for ``repr``: Möbius when
-        it is cheap (:data:`_REPR_LIMITS`), else the Fourier terms, which need no work."""
+    def _repr_top(self, k: int) -> tuple[str, list[TopTerm], str]:
+        """(title, top ``k`` terms, what they are the top of) for ``repr``: Möbius when it is
+        cheap (:data:`_REPR_LIMITS`), else the Fourier terms, which need no work.
+
+        The third item names its count, so that it cannot be read as the ``n_terms`` of the
+        head (the stored Fourier terms, constant included): "47 non-zero Möbius terms,
+        from the 48 Fourier terms" (non-constant terms above :data:`ZERO_RTOL` of the
+        largest, as ``top()`` ranks them).
+        """
         params = {"k": k, "include_constant": False, "min_order": 0, "rtol": ZERO_RTOL}
         caller = "Interactions.__repr__"
         try:
             res = self._index("mobius", None, caller, _REPR_LIMITS)
-            title = "Möbius interactions"
+            title, view = "Möbius interactions", "Möbius"
         except ExpansionTooLarge as exc:
             res = self._fourier_terms()
-            title = (
+            title, view = (
                 f"Fourier terms; the Möbius view of a degree-{exc.max_degree} term is too "
-                "large to show"
+                "large to show",
+                "Fourier",
             )
         top = self._ranked(res, None, params, caller)
-        return title, top, int(np.count_nonzero(res.degrees))
+        magnitude = np.sqrt(np.sum(res.values**2, axis=1))
+        largest = float(magnitude.max()) if magnitude.size else 0.0
+        n_shown = int(np.count_nonzero((res.degrees != 0) & (magnitude > ZERO_RTOL * largest)))
+        count = f"{n_shown:,} non-zero {view} {_plural('term', n_shown)}"
+        if view == "Möbius":
+            n_fourier = len(self._degrees)
+            count += f", from the {n_fourier:,} Fourier {_plural('term', n_fourier)}"
+        return title, top, count
+
+
+def _plural(noun: str, n: int) -> str:
+    return noun if n == 1 else noun + "s"
 
 
 # ---------------------------------------------------------------------- repr
-# Diagnostics the repr shows first, when present.
-_REPR_DIAGNOSTICS = ("noise_sd", "snr_db", "b", "t", "n_groups", "n_peeled", "r2")
+# Diagnostics the repr shows, in this order, when present: the fit's estimated R² and
+# size first (the method and the queries are in the head line), then the method's own.
+_REPR_DIAGNOSTICS = (
+    "r2_estimate",
+    "n_terms",
+    "stopped",
+    "noise_sd",
+    "snr_db",
+    "b",
+    "t",
+    "n_groups",
+    "n_peeled",
+    "r2",
+)
+# A list diagnostic (one value per output) shows this many values, then "…".
+_REPR_LIST = 3
 
 
-def _format_diagnostics(diagnostics: Mapping[str, Any]) -> str:
+def _format_diagnostics(diagnostics: Mapping[str, Any], n_stored: int | None = None) -> str:
+    """The diagnostics line of ``repr``: :data:`_REPR_DIAGNOSTICS` and the noise estimates,
+    then how many more there are.
+
+    ``n_terms`` is the method's count of fitted terms, which the ``n_terms`` of the head
+    (``len(interactions)``, the stored terms) can exceed: ``spex()`` adds the constant
+    when the fit has none. The line says so, with the stored count when ``n_stored`` is
+    given.
+
+    Examples
+    --------
+    >>> _format_diagnostics({"mode": "auto", "r2_estimate": 0.95412, "n_terms": 485}, 485)
+    'r2_estimate=0.9541, n_terms=485 (fitted by the method) (+1 more in .diagnostics)'
+    >>> _format_diagnostics({"n_terms": 46, "r2_estimate": [0.95, None]}, n_stored=47)
+    'r2_estimate=[0.95, None], n_terms=46 (fitted by the method; 47 with the constant)'
+    """
     keys = [k for k in _REPR_DIAGNOSTICS if k in diagnostics]
     keys += [k for k in diagnostics if k.startswith("noise") and k not in keys]
     parts = []
     for key in keys:
-        value = diagnostics[key]
-        if isinstance(value, float):
-            parts.append(f"{key}={value:.4g}")
-        elif isinstance(value, (bool, int, str)) or value is None:
-            parts.append(f"{key}={value!r}" if isinstance(value, str) else f"{key}={value}")
+        text = _format_diagnostic(diagnostics[key])
+        if text is None:
+            continue
+        if key == "n_terms" and isinstance(diagnostics[key], int):
+            if n_stored is None:
+                text += " (fitted by the method, before the constant is added)"
+            elif n_stored != diagnostics[key]:
+                text += f" (fitted by the method; {n_stored:,} with the constant)"
+            else:
+                text += " (fitted by the method)"
+        parts.append(f"{key}={text}")
     others = len(diagnostics) - len(parts)
+    text = ", ".join(parts)
     if others > 0:
-        parts.append(f"(+{others} more in .diagnostics)")
-    return ", ".join(parts)
+        text += f"{' ' if text else ''}(+{others} more in .diagnostics)"
+    return text
 
 
-def _format_value(value: Any) -> str:
+def _format_diagnostic(value: Any) -> str | None:
+    """One diagnostic value for ``repr``, None for one it does not show (a dict, a long
+    string list...)."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) >= 10_000 else str(value)
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 60 else None
+    if isinstance(value, list) and all(
+        v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in value
+    ):
+        shown = [_format_diagnostic(v) for v in value[:_REPR_LIST]]
+        more = ", …" if len(value) > _REPR_LIST else ""
+        return "[" + ", ".join(s for s in shown if s is not None) + more + "]"
+    return None
+
+
+def _format_value(value: Any, scale: float | None = None) -> str:
+    """A value for ``repr``: 4 significant digits and a sign; a value at most
+    :data:`ZERO_RTOL` times ``scale`` (default: the largest magnitude of ``value``) is a
+    zero up to rounding and shows as ``0``.
+
+    Examples
+    --------
+    >>> _format_value(7.17812), _format_value(-0.000123), _format_value(0.0)
+    ('+7.178', '-0.000123', '0')
+    >>> _format_value(np.array([2.0, 1e-15, -0.5]))
+    '[+2, 0, -0.5]'
+    """
+    values = np.atleast_1d(np.asarray(value, dtype=np.float64))
+    if scale is None:
+        scale = float(np.max(np.abs(values))) if values.size else 0.0
+    texts = ["0" if abs(v) <= ZERO_RTOL * scale else f"{v:+.4g}" for v in values.tolist()]
     if isinstance(value, np.ndarray):
-        return "[" + ", ".join(f"{v:+.4g}" for v in value.tolist()) + "]"
-    return f"{value:+.4g}"
+        return "[" + ", ".join(texts) + "]"
+    return texts[0]

@@ -41,6 +41,13 @@ class TopTerm(_TopTermFields):
     ((0.52, 2.48), False)
     >>> TopTerm((0, 2), 1.5).label, TopTerm((0, 2), 1.5).interval
     ('(0, 2)', None)
+
+    The repr shows the names beside the ids when they are known:
+
+    >>> t
+    TopTerm(term=(0, 2), names=('age', 'income'), value=1.5)
+    >>> TopTerm((0, 2), 1.5)
+    TopTerm(term=(0, 2), value=1.5)
     """
 
     # no __slots__: an instance carries names and error beside the two fields
@@ -59,6 +66,10 @@ class TopTerm(_TopTermFields):
             self.names = tuple(names)
         self.stderr = stderr
         return self
+
+    def __repr__(self) -> str:
+        names = "" if self.names is None else f"names={self.names!r}, "
+        return f"{type(self).__name__}(term={self.term!r}, {names}value={self.value!r})"
 
     @property
     def interval(self) -> tuple[Any, Any] | None:

@@ -64,6 +64,11 @@ class Interactions(_IndexViews, _ErrorViews):
         Run diagnostics (e.g. ``noise_sd``, ``n_peeled``, ``b``, ``t``, ``n_groups``).
     method : str, default "spex"
         Name of the method that produced the explanation.
+    standard_errors : array_like, optional
+        Standard errors of the coefficients (same shape), when the method gives them.
+    anchor_residuals : array_like, optional
+        ``(2,)`` or ``(2, n_outputs)``: what the terms miss at the full input (row 0) and at
+        the baseline (row 1); see :attr:`anchor_residuals`.
 
     Examples
     --------
@@ -89,6 +94,7 @@ class Interactions(_IndexViews, _ErrorViews):
         diagnostics: Mapping[str, Any] | None = None,
         method: str = "spex",
         standard_errors: ArrayLike | None = None,
+        anchor_residuals: ArrayLike | None = None,
     ) -> None:
         caller = "Interactions"
         n_features = check_param(n_features, "n_features", _PARAMS["n_features"], caller)
@@ -106,6 +112,7 @@ class Interactions(_IndexViews, _ErrorViews):
             method=method,
             caller=caller,
             standard_errors=standard_errors,
+            anchor_residuals=anchor_residuals,
         )
 
     # ------------------------------------------------------------------ construction
@@ -123,6 +130,7 @@ class Interactions(_IndexViews, _ErrorViews):
         method: str,
         caller: str,
         standard_errors: ArrayLike | None = None,
+        anchor_residuals: ArrayLike | None = None,
     ) -> None:
         self._n_features = n_features
         self._multi = coefficients.ndim == 2
@@ -141,6 +149,7 @@ class Interactions(_IndexViews, _ErrorViews):
                 )
             errors = errors if self._multi else errors[:, None]
             self._stderr = _readonly(np.ascontiguousarray(errors[order], dtype=np.float64))
+        self._anchor = _check_anchor_residuals(anchor_residuals, values.shape[1], caller)
         top_degree = int(self._degrees.max()) if len(self._degrees) else 0
         params = check_params(
             caller, _PARAMS, n_queries=n_queries, method=method, diagnostics=diagnostics
@@ -163,6 +172,22 @@ class Interactions(_IndexViews, _ErrorViews):
         if self._stderr is None:
             return None
         return self._stderr if self._multi else self._stderr[:, 0]
+
+    @property
+    def anchor_residuals(self) -> np.ndarray | None:
+        """What the sparse terms miss at the full input and at the baseline, or None.
+
+        ``(2,)`` or ``(2, n_outputs)``: the true value minus the sum of the terms with every
+        feature kept (row 0) and with none kept (row 1). :meth:`predict` adds them at those
+        two masks only, so the surrogate is exact there while every other prediction (and
+        so the held-out R²) is the terms' own; the Shapley values share their difference
+        equally among the features (the Shapley values of the two point games), so they
+        sum to ``f(all kept) - f(none kept)``. The interaction indices and coefficients
+        are those of the terms alone.
+        """
+        if self._anchor is None:
+            return None
+        return self._anchor if self._multi else self._anchor[:, 0]
 
     @property
     def n_features(self) -> int:
@@ -268,6 +293,9 @@ class Interactions(_IndexViews, _ErrorViews):
                     parity ^= view[self._indices[:, j]]
                 chi = 1.0 - 2.0 * parity
                 out[start : start + rows] = (coef_t @ chi).T
+        if self._anchor is not None and n_masks:
+            out[masks.all(axis=1)] += self._anchor[0]
+            out[~masks.any(axis=1)] += self._anchor[1]
         return out if self._multi else out[:, 0]
 
     def r2(self, masks: ArrayLike, values: ArrayLike) -> Any:
@@ -344,6 +372,7 @@ class Interactions(_IndexViews, _ErrorViews):
             "degrees": self._degrees,
             "coefficients": self._values if self._multi else self._values[:, 0],
             "standard_errors": self.standard_errors,
+            "anchor_residuals": self.anchor_residuals,
         }
         _io.save(path, state, "Interactions.save")
 
@@ -412,6 +441,7 @@ class Interactions(_IndexViews, _ErrorViews):
             and np.array_equal(self._degrees, other._degrees)
             and _io.equal(self._values, other._values)
             and _io.equal(self._stderr, other._stderr)
+            and _io.equal(self._anchor, other._anchor)
             and _io.equal(self._diagnostics, other._diagnostics)
         )
 
@@ -438,3 +468,23 @@ class Interactions(_IndexViews, _ErrorViews):
 
 
 # ---------------------------------------------------------------------- validation
+def _check_anchor_residuals(
+    residuals: ArrayLike | None, n_outputs: int, caller: str
+) -> np.ndarray | None:
+    """``(2, n_outputs)`` float64 read-only, or None."""
+    if residuals is None:
+        return None
+    try:
+        arr = np.asarray(residuals, dtype=np.float64)
+    except (TypeError, ValueError):
+        arr = None
+    if arr is not None and arr.shape == (2,):
+        arr = arr[:, None]
+    if arr is None or arr.shape != (2, n_outputs) or not np.all(np.isfinite(arr)):
+        raise param_error(
+            caller,
+            "anchor_residuals",
+            f"finite numbers of shape (2,) or (2, {n_outputs}) (full input, baseline)",
+            residuals,
+        )
+    return _readonly(np.ascontiguousarray(arr))

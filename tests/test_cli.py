@@ -60,6 +60,8 @@ def test_default_command_is_explain_and_sentence_units(tiny, tmp_path, capsys):
             "sentence",
             "--context",
             "the cat sat . the dog ran .",
+            "--question",
+            "who ran ?",
             "--target",
             "dog",
             "--out",
@@ -110,6 +112,8 @@ def test_budget_below_the_minimum_is_reported(tiny, tmp_path, capsys):
         [
             "--context",
             " ".join(["the cat sat"] * 10),
+            "--question",
+            "who sat ?",
             "--target",
             "cat",
             "--n-samples",
@@ -127,7 +131,8 @@ def test_budget_below_the_minimum_is_reported(tiny, tmp_path, capsys):
 
 @pytest.mark.filterwarnings("ignore::captum_spex.SpexFitWarning")
 def test_the_default_answers_below_the_spex_minimum(tiny, tmp_path):
-    argv = ["--context", " ".join(["the cat sat"] * 10), "--target", "cat", "--n-samples"]
+    argv = ["--context", " ".join(["the cat sat"] * 10), "--question", "who?", "--target", "cat"]
+    argv += ["--n-samples"]
     code = cli.main([*argv, "40", "--out", str(tmp_path), "--no-progress"])
     assert code == 0
     saved = json.loads((tmp_path / "interactions.json").read_text())
@@ -209,7 +214,8 @@ def counted(monkeypatch):
     return calls
 
 
-_RUN = ["--context", "the cat sat on the mat .", "--target", "cat", "--no-progress"]
+_RUN = ["--context", "the cat sat on the mat .", "--question", "who sat ?", "--target", "cat"]
+_RUN += ["--no-progress"]
 
 
 def test_an_out_that_is_a_file_fails_before_any_query(counted, tmp_path, capsys):
@@ -305,7 +311,7 @@ def test_a_missing_dependency_is_one_line_with_the_install_command(tiny, tmp_pat
 
     from pytest import MonkeyPatch
 
-    argv = ["--context", " ".join(f"w{i}" for i in range(12)), "--target", "cat"]
+    argv = ["--context", " ".join(f"w{i}" for i in range(12)), "--question", "?", "--target", "cat"]
     with MonkeyPatch.context() as mp:
         mp.setitem(sys.modules, "lightgbm", None)  # `import lightgbm` fails
         code = cli.main([*argv, "--method", "proxy", "--n-samples", "100", "--out", str(tmp_path)])
@@ -360,7 +366,9 @@ def test_spex_output_is_git_ignored():
 
 @pytest.mark.filterwarnings("ignore::captum_spex.SpexFitWarning")
 def test_target_r2_stops_early(tiny, tmp_path):
-    argv = ["--context", " ".join(f"w{i}" for i in range(14)), "--target", "cat"]
+    question = "Who threw the longest TD pass?"
+    argv = ["--context", " ".join(f"w{i}" for i in range(14)), "--question", question]
+    argv += ["--target", "cat"]
     code = cli.main([*argv, "--n-samples", "4000", "--target-r2", "0.05", "--out", str(tmp_path)])
     assert code == 0
     saved = json.loads((tmp_path / "interactions.json").read_text())

@@ -457,9 +457,95 @@ def test_top_terms_carry_the_feature_names():
     assert (term, value) == ((1, 2), -2.0)  # unpacks as before
     first = inter.top(1, index="fourier")[0]
     assert first.names == ("bad", "at all") and first.label == "(bad, at all)"
-    assert second.label == "(not)" and repr(second) == "TopTerm(term=(0,), value=0.5)"
+    assert second.label == "(not)"
+    # the repr (and str) show the names beside the ids
+    assert repr(second) == "TopTerm(term=(0,), names=('not',), value=0.5)"
+    assert str(first) == "TopTerm(term=(1, 2), names=('bad', 'at all'), value=-2.0)"
     assert pickle.loads(pickle.dumps(first)).names == ("bad", "at all")
     unnamed = Interactions(3, [(0, 2)], [1.0]).top(1, index="fourier")[0]
     assert unnamed.names is None and unnamed.label == "(0, 2)"
+    assert repr(unnamed) == str(unnamed) == "TopTerm(term=(0, 2), value=1.0)"
     multi = Interactions(2, [(0, 1)], [[1.0, 2.0]], feature_names=["a", "b"])
     assert multi.top(1, index="fourier")[0].label == "(a, b)"
+
+
+# ---------------------------------------------------------------------- the summary (repr)
+def test_repr_says_what_each_term_count_is():
+    from captum_spex._interactions_views import _format_diagnostics
+
+    # one Fourier term of degree 3 (and the constant) expands to 7 Möbius terms; the method
+    # "fitted" 1 term
+    inter = Interactions(
+        3,
+        [(), (0, 1, 2)],
+        [1.0, 0.5],
+        diagnostics={"mode": "auto", "n_terms": 1, "r2_estimate": 0.95412, "fit_seconds": 1.5},
+        n_queries=1000,
+        method="auto",
+    )
+    lines = repr(inter).splitlines()
+    assert "n_terms=2," in lines[0]  # the stored terms, constant included
+    assert (
+        lines[2]
+        == "  top Möbius interactions (5 of 7 non-zero Möbius terms, from the 2 Fourier terms):"
+    )
+    assert "n_terms=1 (fitted by the method" in lines[1]
+    # given the stored count, the diagnostics say where the others come from
+    assert _format_diagnostics(inter.diagnostics, n_stored=2) == (
+        "r2_estimate=0.9541, n_terms=1 (fitted by the method; 2 with the constant and "
+        "anchors) (+2 more in .diagnostics)"
+    )
+    assert "(fitted by the method) " in _format_diagnostics(inter.diagnostics, n_stored=1)
+
+
+def test_repr_counts_only_the_non_zero_terms():
+    # Möbius of an exact fit: a 1e-16 term is a zero up to rounding, not a term
+    inter = Interactions(3, [(), (0,), (1,)], [1.0, 0.5, 1e-16])
+    text = repr(inter)
+    assert "(1 of 1 non-zero Möbius term, from the 3 Fourier terms)" in text
+    assert "e-16" not in text
+
+
+def test_repr_of_a_default_result_leads_with_the_fit():
+    from captum_spex import spex
+
+    def f(masks):
+        return 2.0 * (masks[:, 3] & masks[:, 7]) + 0.5 * masks[:, 1]
+
+    res = spex(f, 40, n_samples=1000, max_degree=3, seed=0)
+    head, diag = repr(res).splitlines()[:2]
+    assert "method='auto'" in head and "n_queries=1000" in head
+    assert diag.startswith("  diagnostics: r2_estimate=")
+    assert f"n_terms={res.diagnostics['n_terms']} (fitted by the method" in diag
+    assert diag.endswith("more in .diagnostics)")
+
+
+def test_repr_formats_tiny_and_small_values():
+    from captum_spex._interactions_views import _format_value
+
+    # Möbius a((0,)) = -2 F((0,)): a small but real -0.000246, never shown as "+0" or "-0"
+    inter = Interactions(3, [(), (0,), (1,)], [1.0, 1.23e-4, 1.0])
+    lines = repr(inter).splitlines()
+    assert lines[-1].split() == ["(0)", "-0.000246"]
+    # a multi-output value: the rounding zero of one output shows as 0
+    multi = Interactions(2, [(), (0,)], [[1.0, 1.0], [1.0, 1e-17]])
+    assert repr(multi).splitlines()[-1].split() == ["(0)", "[-2,", "0]"]
+    assert _format_value(0.0) == "0" and _format_value(7.17812) == "+7.178"
+    assert _format_value(3e-13, scale=1.0) == "0" and _format_value(3e-12, scale=1.0) == "+3e-12"
+    assert _format_value(np.array([5.0, -1e-15, 1e-3])) == "[+5, 0, +0.001]"
+
+
+def test_repr_diagnostics_skip_what_does_not_fit_on_a_line():
+    from captum_spex._interactions_views import _format_diagnostics
+
+    diag = {
+        "r2_estimate": [0.91, 0.8, None, 0.7, 0.6],
+        "stopped": "x" * 80,  # a long text: counted, not shown
+        "b": 4,
+        "noise_sd": 0.0123,
+    }
+    assert _format_diagnostics(diag) == (
+        "r2_estimate=[0.91, 0.8, None, …], noise_sd=0.0123, b=4 (+1 more in .diagnostics)"
+    )
+    assert _format_diagnostics({}) == ""
+    assert _format_diagnostics({"blob": [1, 2]}) == "(+1 more in .diagnostics)"

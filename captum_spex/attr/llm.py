@@ -167,7 +167,8 @@ class LLMSpexAttribution(LLMAttribution):
             Captum does) or token ids. None generates it from the full prompt with
             ``gen_args`` (greedy, 25 new tokens by default).
         n_samples : int, optional
-            The query budget (model evaluations of distinct masks). With ``2^n <=
+            The query budget (model evaluations of distinct masks, the whole input and
+            the baseline among them). With ``2^n <=
             n_samples`` for ``n`` features the exact transform is computed from all ``2^n``
             masks. None picks the exact transform when it costs no more than the default
             sparse design, else that design (e.g. 13,752 queries for 40 features with
@@ -331,7 +332,9 @@ class LLMSpexAttribution(LLMAttribution):
             target_ids,
             self.attr_target,
         )
-        return Job(int(inp.n_itp_features), make, identity, names, diagnostics), full_logp
+        outputs = ("whole answer", "outputs, the answer and each token")
+        job = Job(int(inp.n_itp_features), make, identity, names, diagnostics, outputs)
+        return job, full_logp
 
     # ------------------------------------------------------------------ helpers
     def _check_inp(self, inp: Any) -> TextTemplateInput | TextTokenInput:

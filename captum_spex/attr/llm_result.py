@@ -12,10 +12,35 @@ from ..interactions import Interactions
 __all__ = ["LLMSpexAttributionResult"]
 
 
-def _single_output(inter: Interactions, column: int, label: str) -> Interactions:
-    """One output of a multi-output ``Interactions`` as a single-output one."""
+# Diagnostics with one value per output (a list over the 1 + T outputs): the single-output
+# explanation of output j keeps value j.
+_PER_OUTPUT = (
+    "r2_estimate",
+    "noise_sd",
+    "truncated_energy",
+    "value_full",
+    "value_baseline",
+    "anchor_gap_full",
+    "anchor_gap_baseline",
+)
+
+
+def _single_output(
+    inter: Interactions, column: int, label: str, token: str | None = None
+) -> Interactions:
+    """One output of a multi-output ``Interactions`` as a single-output one: its
+    coefficients, standard errors and anchor residuals (when present), its value of the
+    per-output diagnostics (:data:`_PER_OUTPUT`), and diagnostics that name the output
+    (``"output"``; ``"output_token"``, the answer token, for a token)."""
     diagnostics = dict(inter.diagnostics)
+    for key in _PER_OUTPUT:
+        value = diagnostics.get(key)
+        if isinstance(value, list) and len(value) == inter.n_outputs:
+            diagnostics[key] = value[column]
     diagnostics["output"] = label
+    if token is not None:
+        diagnostics["output_token"] = token
+    errors, anchors = inter.standard_errors, inter.anchor_residuals
     return Interactions(
         inter.n_features,
         inter.terms,
@@ -25,6 +50,8 @@ def _single_output(inter: Interactions, column: int, label: str) -> Interactions
         feature_names=inter.feature_names,
         diagnostics=diagnostics,
         method=inter.method,
+        standard_errors=None if errors is None else errors[:, column],
+        anchor_residuals=None if anchors is None else anchors[:, column],
     )
 
 
@@ -49,9 +76,13 @@ class LLMSpexAttributionResult(LLMAttributionResult):
     ----------
     interactions : Interactions
         The interactions for the whole target (log-probability of the full answer, or its
-        probability with ``attr_target="prob"``).
+        probability with ``attr_target="prob"``), with column 0 of the standard errors of
+        ``raw_interactions`` when it carries them.
     token_interactions : tuple of Interactions
-        One per target token, in order (no extra model call: same queries).
+        One per target token, in order (no extra model call: same queries), each with its
+        column of the standard errors and its token in ``diagnostics["output_token"]``.
+        In both, a per-output diagnostic (``r2_estimate``, ``noise_sd``, ...) holds the
+        value of that output.
     raw_interactions : Interactions
         The multi-output result (``n_outputs == 1 + T``), e.g. for ``save``.
 
@@ -112,7 +143,7 @@ class LLMSpexAttributionResult(LLMAttributionResult):
         """One :class:`~captum_spex.Interactions` per target token, in order."""
         if self._token_interactions is None:
             self._token_interactions = tuple(
-                _single_output(self.raw_interactions, j + 1, f"token {j}: {tok}")
+                _single_output(self.raw_interactions, j + 1, f"token {j}: {tok}", tok)
                 for j, tok in enumerate(self.output_tokens)
             )
         return self._token_interactions

@@ -8,7 +8,7 @@ progress, cache key, errors) in :mod:`._runner`.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from typing import Any, Literal
 
@@ -20,7 +20,14 @@ from .._validation import check_params
 from ..engine.methods import DEFAULT_METHOD
 from ..interactions import Interactions
 from ..store import Part
-from ._captum_args import check_baselines, check_feature_mask, check_inputs, check_target
+from ._captum_args import (
+    check_baselines,
+    check_feature_mask,
+    check_inputs,
+    check_target,
+    warn_if_no_batch_dim,
+    warn_if_training,
+)
 from ._compat import (
     BaselineType,
     TargetType,
@@ -103,8 +110,8 @@ class SpexInteractions(PerturbationAttribution):
     >>> explainer.attribute(x, max_degree=2)  # Shapley values: the pair shares its 2
     tensor([[1., 1., 1., 0.]])
     >>> inter = explainer.attribute_interactions(x, max_degree=2)
-    >>> inter.top(2)  # largest Möbius (Harsanyi) terms
-    [TopTerm(term=(0, 1), value=2.0), TopTerm(term=(2,), value=1.0)]
+    >>> [(t.names, t.value) for t in inter.top(2)]  # largest Möbius (Harsanyi) terms
+    [(('feature 0', 'feature 1'), 2.0), (('feature 2',), 1.0)]
     """
 
     def __init__(self, forward_func: Callable[..., Any]) -> None:
@@ -132,7 +139,9 @@ class SpexInteractions(PerturbationAttribution):
         max_seconds: float | None = None,
         executor: Executor | None = None,
         max_retries: int = 2,
-    ) -> TensorOrTupleOfTensorsGeneric:
+        feature_names: Sequence[str] | Mapping[int, str] | None = None,
+        return_convergence_delta: bool = False,
+    ) -> TensorOrTupleOfTensorsGeneric | tuple[TensorOrTupleOfTensorsGeneric, Tensor]:
         r"""First-order attributions (Shapley or Banzhaf values) from the SPEX transform.
 
         Parameters
@@ -161,9 +170,11 @@ class SpexInteractions(PerturbationAttribution):
             of an example its own feature.
         n_samples : int, default None
             The query budget per example: SPEX makes at most this many forward evaluations of
-            distinct masks. When ``2^n <= n_samples`` for ``n`` features (and ``n <= 30``) the
-            exact transform of all ``2^n`` masks is computed. None picks the exact transform
-            when it costs no more than the default sparse design, else the budget of a design
+            distinct masks, the input itself and the baseline among them (so that the
+            surrogate is exact there). When ``2^n <= n_samples`` for ``n`` features (and
+            ``n <= 30``) the exact transform of all ``2^n`` masks is computed. None picks
+            the exact transform when it costs no more than the default sparse design, else
+            the budget of a design
             with ``2^7`` buckets in three groups, which grows with ``n`` and ``max_degree``
             (e.g. 4,966 queries for 40 features with ``max_degree=2``, 13,752 with 5).
         max_degree : int, default 5
@@ -178,10 +189,16 @@ class SpexInteractions(PerturbationAttribution):
             Seed of the query design; the same seed gives the same masks and attributions.
         attribution : {"shapley", "banzhaf"}, default "shapley"
             The first-order index returned: Shapley values (they sum to ``f(x) -
-            f(baseline)``) or Banzhaf values (the average removal effect over all contexts).
-        method, cache, cache_key, executor, max_retries
-            ProxySPEX, the crash-safe query store and scale-out; see
+            f(baseline)`` exactly: the surrogate is exact at the input and the baseline,
+            which every run queries) or Banzhaf values (the average removal effect over all
+            contexts; they need not sum to it).
+        method, cache, cache_key, executor, max_retries, feature_names
+            The method, the crash-safe query store, scale-out and names; see
             :meth:`attribute_interactions`.
+        return_convergence_delta : bool, default False
+            Also return Captum's convergence delta: per example, the sum of the
+            attributions minus ``f(x) - f(baseline)`` (both values queried). Shapley values
+            give a delta at rounding level; Banzhaf values are not efficient.
 
         Returns
         -------
@@ -189,7 +206,9 @@ class SpexInteractions(PerturbationAttribution):
             Attributions with the inputs' shapes (a tuple exactly when ``inputs`` is a tuple):
             every element carries the value of its feature. When the forward returns one
             scalar for the whole batch the first dim is 1. The dtype is floating (at least
-            float32) and the device is the inputs'.
+            float32) and the device is the inputs'. With ``return_convergence_delta``, the
+            pair ``(attributions, delta)``, ``delta`` a float64 tensor of one value per
+            explained example (one for a batch-aggregating forward).
 
         Raises
         ------
@@ -212,8 +231,17 @@ class SpexInteractions(PerturbationAttribution):
         >>> attr_b
         tensor([[1.5000],
                 [1.5000]])
+        >>> attr, delta = SpexInteractions(model).attribute(
+        ...     (a, b), feature_mask=mask, return_convergence_delta=True)
+        >>> bool(delta.abs().max() < 1e-9)  # they sum to f(x) - f(baseline)
+        True
         """
         check_params("SpexInteractions.attribute", FRONT_PARAMS, attribution=attribution)
+        if not isinstance(return_convergence_delta, bool):
+            raise TypeError(
+                "The 'return_convergence_delta' parameter of SpexInteractions.attribute must "
+                f"be a bool; got {type(return_convergence_delta).__name__}."
+            )
         is_tuple, games, results = self._explain(
             "SpexInteractions.attribute",
             inputs,
@@ -229,15 +257,23 @@ class SpexInteractions(PerturbationAttribution):
             {"method": method, "cache": cache, "executor": executor, "max_retries": max_retries}
             | {"cache_key": cache_key}
             | {"options": {"target_r2": target_r2, "max_seconds": max_seconds}},
+            feature_names,
         )
         per_input: list[list[Tensor]] = [[] for _ in games[0].inputs]
+        deltas: list[float] = []
         for game, inter in zip(games, results):
             values = inter.shapley_values() if attribution == "shapley" else inter.banzhaf_values()
+            d = inter.diagnostics
+            deltas.append(float(values.sum()) - (d["value_full"] - d["value_baseline"]))
             for j, (x, group) in enumerate(zip(game.inputs, game.groups)):
                 vals = torch.as_tensor(values, dtype=attr_dtype(x), device=x.device)
                 per_input[j].append(vals[group].reshape((1,) + tuple(x.shape[1:])))
         attrs = tuple(torch.cat(parts, dim=0) for parts in per_input)
-        return _format_output(is_tuple, attrs)
+        out = _format_output(is_tuple, attrs)
+        if return_convergence_delta:
+            device = games[0].inputs[0].device
+            return out, torch.tensor(deltas, dtype=torch.float64, device=device)
+        return out
 
     @log_usage(part_of_slo=True)
     def attribute_interactions(
@@ -260,6 +296,7 @@ class SpexInteractions(PerturbationAttribution):
         max_seconds: float | None = None,
         executor: Executor | None = None,
         max_retries: int = 2,
+        feature_names: Sequence[str] | Mapping[int, str] | None = None,
     ) -> Interactions | list[Interactions]:
         r"""The sparse Fourier interactions of the feature groups, as ``Interactions``.
 
@@ -315,6 +352,11 @@ class SpexInteractions(PerturbationAttribution):
             ``max_seconds``); see :func:`captum_spex.spex`. ``n_samples`` stays the cap.
         max_retries : int, default 2
             With an executor, how often a failed batch is resubmitted.
+        feature_names : sequence of str or mapping of int to str, optional
+            Names of the features for the result, its ``top()`` terms and plots: one per
+            feature in the order of the sorted feature-mask ids, or a mapping from
+            feature-mask id to name (ids it lacks keep ``"feature <id>"``). By default
+            each feature is named after its id, ``"feature <id>"``.
 
         Returns
         -------
@@ -356,6 +398,7 @@ class SpexInteractions(PerturbationAttribution):
             {"method": method, "cache": cache, "executor": executor, "max_retries": max_retries}
             | {"cache_key": cache_key}
             | {"options": {"target_r2": target_r2, "max_seconds": max_seconds}},
+            feature_names,
         )
         return results[0] if len(results) == 1 else results
 
@@ -374,8 +417,10 @@ class SpexInteractions(PerturbationAttribution):
         show_progress: Any,
         seed: Any,
         scale: dict[str, Any],
+        feature_names: Any = None,
     ) -> tuple[bool, list[Game], list[Interactions]]:
         is_tuple, inputs_tuple, batch = check_inputs(inputs, caller)
+        names = _check_names(feature_names, caller)
         scale = dict(scale)
         options = scale.pop("options", {})
         p = check_params(
@@ -391,6 +436,8 @@ class SpexInteractions(PerturbationAttribution):
         baselines = check_baselines(baselines, inputs_tuple, caller)
         target = check_target(target, batch, caller)
         masks = check_feature_mask(feature_mask, inputs_tuple, batch, caller)
+        warn_if_no_batch_dim(inputs_tuple, feature_mask, caller)
+        warn_if_training(self.forward_func, caller)
         args = _format_additional_forward_args(additional_forward_args)
         ppe = p["perturbations_per_eval"]
         runner = Runner.from_params(
@@ -415,6 +462,7 @@ class SpexInteractions(PerturbationAttribution):
                         "(every input tensor is empty)."
                     )
                 runner.prepare(game.n_features)
+                _game_names(names, game.feature_ids, caller)  # a wrong length fails here
             n_initial = 0
             if batch > 1:  # find the output mode, as Captum's perturbation methods do
                 n_initial = 1
@@ -422,11 +470,11 @@ class SpexInteractions(PerturbationAttribution):
                     self.forward_func, inputs_tuple, target, args, batch, ppe, caller
                 ):
                     games = [joint_game(inputs_tuple, base, masks, target, args, caller)]
-            jobs = [self._job(game, ppe, runner.batch_size) for game in games]
+            jobs = [self._job(game, ppe, runner.batch_size, names, caller) for game in games]
             results = runner.run(jobs, n_initial)
         return is_tuple, games, results
 
-    def _job(self, game: Game, ppe: int, batch_size: int) -> Job:
+    def _job(self, game: Game, ppe: int, batch_size: int, names: Any, caller: str) -> Job:
         """The runner's job for one game."""
 
         def value_function(report: Callable[[int], None] | None) -> PerturbedValueFunction:
@@ -457,6 +505,42 @@ class SpexInteractions(PerturbationAttribution):
             game.n_features,
             value_function,
             identity,
-            feature_names=[f"feature {i}" for i in game.feature_ids],
+            feature_names=_game_names(names, game.feature_ids, caller),
             diagnostics=diagnostics,
         )
+
+
+def _check_names(names: Any, caller: str) -> Sequence[str] | Mapping[int, str] | None:
+    """``feature_names`` as given, its type and items checked (lengths per game later)."""
+    if names is None:
+        return None
+    where = f"The 'feature_names' parameter of {caller}"
+    if isinstance(names, Mapping):
+        for key, value in names.items():
+            if isinstance(key, bool) or not isinstance(key, int) or not isinstance(value, str):
+                raise TypeError(
+                    f"{where} must map int feature-mask ids to str names; got {key!r}: {value!r}."
+                )
+        return dict(names)
+    if isinstance(names, (str, bytes)) or not isinstance(names, Sequence):
+        raise TypeError(
+            f"{where} must be a sequence of str or a mapping of id to str; got "
+            f"{type(names).__name__}."
+        )
+    if not all(isinstance(v, str) for v in names):
+        raise TypeError(f"{where} must hold str names only.")
+    return list(names)
+
+
+def _game_names(names: Any, ids: Sequence[int], caller: str) -> list[str]:
+    """One name per feature of a game, in sorted-id order."""
+    if names is None:
+        return [f"feature {i}" for i in ids]
+    if isinstance(names, dict):
+        return [names.get(int(i), f"feature {i}") for i in ids]
+    if len(names) != len(ids):
+        raise ValueError(
+            f"The 'feature_names' parameter of {caller} must give one name per feature "
+            f"({len(ids)}, in the order of the sorted feature-mask ids); got {len(names)}."
+        )
+    return list(names)

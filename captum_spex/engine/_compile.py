@@ -10,10 +10,24 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
-__all__ = ["announce_cold_kernels"]
+__all__ = ["announce_cold_kernels", "announcing"]
 
 _announced = False
+_wanted: ContextVar[bool] = ContextVar("announce_compile", default=False)
+
+
+@contextmanager
+def announcing(enabled: bool) -> Iterator[None]:
+    """Within this block, :func:`announce_cold_kernels` prints (when ``enabled``)."""
+    token = _wanted.set(enabled)
+    try:
+        yield
+    finally:
+        _wanted.reset(token)
 
 
 def _cold() -> bool:
@@ -30,9 +44,10 @@ def _cold() -> bool:
 
 def announce_cold_kernels(stream=None) -> bool:
     """Print, once per process, that the kernels are compiling when their disk cache is
-    empty; returns whether it printed."""
+    empty and a caller asked for notices (:func:`announcing`); returns whether it
+    printed."""
     global _announced
-    if _announced:
+    if _announced or not _wanted.get():
         return False
     _announced = True
     if not _cold():

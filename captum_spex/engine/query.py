@@ -94,6 +94,7 @@ def _query(
     max_retries: int = 2,
     on_batch: Callable[[int], None] | None = None,
     stats: dict | None = None,
+    done_before: int = 0,
 ) -> tuple[np.ndarray, float, int]:
     """Evaluate all masks in batches, reading finished ones from ``store`` and committing
     each new batch to it as soon as it is done.
@@ -103,12 +104,14 @@ def _query(
     up to ``max_retries`` times. Returns the (N, O) values, the seconds spent inside the
     value function and the number of masks read from the store. An exception inside the
     value function is re-raised as :class:`SpexQueryError` with the count of masks done;
-    with a store they are kept. ``stats`` (a dict), when given, receives ``n_retried``.
+    with a store they are kept. ``stats`` (a dict), when given, receives ``n_retried``
+    (and ``n_evaluated``, the masks the value function evaluated); ``done_before`` masks
+    were evaluated by earlier calls of the same run (counted in the error).
     """
     n = masks.shape[0]
     cached = store.get(masks) if store is not None else {}
     missing = np.array([i for i in range(n) if i not in cached], dtype=np.int64)
-    state = _QueryState(n, store, bar, on_batch, missing.size)
+    state = _QueryState(n, store, bar, on_batch, missing.size, done_before)
     if cached:
         state.n_outputs = len(next(iter(cached.values())))
         state.values = np.empty((n, state.n_outputs))
@@ -134,6 +137,7 @@ def _query(
         _query_executor(executor, value_function, masks, blocks, state, max_retries)
     if stats is not None:
         stats["n_retried"] = state.retried
+        stats["n_evaluated"] = state.done
     if state.values is None:
         state.values = np.empty((n, 1))
     return state.values, state.spent, len(cached)
@@ -142,7 +146,7 @@ def _query(
 class _QueryState:
     """Values gathered so far, and what happens when a batch finishes or fails."""
 
-    def __init__(self, n, store, bar, on_batch, n_missing):
+    def __init__(self, n, store, bar, on_batch, n_missing, done_before=0):
         self.n = n
         self.store = store
         self.bar = bar
@@ -153,6 +157,7 @@ class _QueryState:
         self.spent = 0.0
         self.done = 0
         self.retried = 0
+        self.done_before = done_before
 
     def progress(self, k: int) -> None:
         if self.bar is not None:
@@ -175,14 +180,15 @@ class _QueryState:
         kept = (
             f"; they are stored in {self.store.path!r}, and a rerun with the same "
             "arguments queries only the rest"
-            if self.store is not None and self.done
+            if self.store is not None and self.done + self.done_before
             else "; pass cache=PATH to keep finished queries across a crash"
         )
+        done, total = self.done + self.done_before, self.n_missing + self.done_before
         return SpexQueryError(
-            f"value_function raised {type(exc).__name__}({str(exc)[:200]!r}) after {self.done} of "
-            f"{self.n_missing} masks were evaluated{kept}",
-            self.done,
-            self.n_missing,
+            f"value_function raised {type(exc).__name__}({str(exc)[:200]!r}) after {done} of "
+            f"{total} masks were evaluated{kept}",
+            done,
+            total,
         )
 
 
@@ -233,6 +239,7 @@ class QueryRunner:
     on_batch: Callable[[int], None] | None
     label: str = "SPEX queries"
     status: str = ""  # shown after the counts, e.g. the last round's R² estimate
+    n_evaluated: int = 0  # masks evaluated by earlier calls (the anchors, earlier rounds)
 
     def run(self, masks: np.ndarray) -> tuple[np.ndarray, dict]:
         bar = progress_bar(self.show_progress, masks.shape[0], self.label)
@@ -250,10 +257,12 @@ class QueryRunner:
                 self.max_retries,
                 self.on_batch,
                 stats,
+                self.n_evaluated,
             )
         finally:
             if bar is not None:
                 bar.close()
+        self.n_evaluated += stats.pop("n_evaluated", 0)
         stats.update(value_seconds=spent, n_from_cache=n_cached)
         return values, stats
 

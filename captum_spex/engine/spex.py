@@ -33,7 +33,10 @@ from .._validation import (
     param_error,
 )
 from ..interactions import Interactions
+from ._compile import announcing
 from ._values import Normaliser, StatsQuery
+from .anchors import AnchorTap, anchor_masks, anchor_residuals
+from .design import usable_budget
 from .errors import SpexFitWarning, SpexQueryError
 from .methods import (
     DEFAULT_METHOD,
@@ -126,11 +129,19 @@ class PreparedRun:
     method_name: str
     method: Method
     plan: Plan
+    anchors: np.ndarray | None = None
+    anchored: bool = True
+
+    @property
+    def n_anchor_queries(self) -> int:
+        """How many of :attr:`planned_queries` are the anchors, queried first (0-2)."""
+        return 0 if self.anchors is None else int(self.anchors.shape[0])
 
     @property
     def planned_queries(self) -> int:
-        """The number of masks :meth:`execute` will evaluate."""
-        return self.method.planned_queries(self.plan)
+        """The number of masks :meth:`execute` will evaluate (the anchors included)."""
+        extra = 0 if self.anchors is None else self.anchors.shape[0]
+        return self.method.planned_queries(self.plan) + extra
 
     def execute(
         self,
@@ -146,6 +157,8 @@ class PreparedRun:
         feature_names: list[str] | None = None,
         diagnostics: Callable[[Mapping[str, Any], int], Mapping[str, Any]] | None = None,
         on_status: Callable[[str], None] | None = None,
+        announce: bool = False,
+        status_outputs: tuple[str, str] = ("output 0", "outputs"),
     ) -> Interactions:
         """Query the plan's masks, fit, and return the one :class:`Interactions`.
 
@@ -163,6 +176,15 @@ class PreparedRun:
         the constant, ``noise_sd`` times the scale). Ordinary values pass untouched, so
         their results are bit for bit what the method computes. Constant values give the
         constant alone, with ``r2_estimate`` None (R² is undefined there), per output.
+
+        The full input and the baseline (the anchors) are queried first unless the plan
+        holds them (they come out of the budget, see :func:`prepare_run`), and the result
+        is made exact there by :attr:`Interactions.anchor_residuals` (:mod:`.anchors`);
+        their values and the gap the fit had there are in ``diagnostics`` (``value_full``,
+        ``value_baseline``, ``anchor_gap_full``, ``anchor_gap_baseline``). ``announce``
+        prints the once-per-machine numba compile notice even without ``show_progress``
+        (front ends with a bar of their own); ``status_outputs`` names the outputs in the
+        bar's R² (see :func:`_status_line`).
         """
         store = open_store(cache, cache_key, value_function, self.plan.n_features)
         runner = QueryRunner(
@@ -176,28 +198,51 @@ class PreparedRun:
             self.method.progress_label,
         )
         query = StatsQuery(runner)
-        norm = Normaliser(query)
+        tap = AnchorTap(query)
+        norm = Normaliser(tap)
+        n_anchor_queries = 0
 
         def build(res: MethodResult) -> Interactions:
             terms, coefs, errors, diag = norm.restore(res)
+            squeeze = coefs.shape[1] == 1
+            residuals = None
+            if tap.complete and all(np.all(np.isfinite(v)) for v in [coefs, *tap.values]):
+                gap = anchor_residuals(terms, coefs, *tap.values)
+                if np.any(gap):
+                    residuals = gap[:, 0] if squeeze else gap
+                for key, value in (
+                    ("value_full", tap.values[0]),
+                    ("value_baseline", tap.values[1]),
+                    ("anchor_gap_full", gap[0]),
+                    ("anchor_gap_baseline", gap[1]),
+                ):
+                    diag[key] = float(value[0]) if value.size == 1 else value.tolist()
+            diag["n_anchor_queries"] = n_anchor_queries
+            if residuals is None and not tap.complete and not self.anchored:
+                diag["anchors"] = (
+                    "not queried: n_samples is the method's minimum, with no room for the "
+                    "full input and the baseline; the surrogate may miss them"
+                )
+            if n_anchor_queries and "r2_curve" in diag:  # queries counted as n_queries is
+                diag["r2_curve"] = [[n + n_anchor_queries, *rest] for n, *rest in diag["r2_curve"]]
             diag.update(query.stats)
             if diagnostics is not None:
                 diag.update(diagnostics(diag, res.n_queries))
-            squeeze = coefs.shape[1] == 1
             return Interactions(
                 self.plan.n_features,
                 terms,
                 coefs[:, 0] if squeeze else coefs,
-                n_queries=res.n_queries,
+                n_queries=res.n_queries + n_anchor_queries,
                 max_degree=res.max_degree if res.max_degree is not None else self.plan.max_degree,
                 feature_names=feature_names,
                 diagnostics=diag,
+                anchor_residuals=residuals,
                 method=self.method_name,
                 standard_errors=None if errors is None else (errors[:, 0] if squeeze else errors),
             )
 
         def report(res: MethodResult) -> None:
-            runner.status = _status_line(res)
+            runner.status = _status_line(res, status_outputs, n_anchor_queries)
             if on_status is not None and runner.status:
                 on_status(runner.status)
 
@@ -212,7 +257,11 @@ class PreparedRun:
 
             plan = dataclasses.replace(plan, options={**plan.options, "on_round": on_round})
         try:
-            res = self.method.run(plan, norm, show_progress)
+            if self.anchors is not None:
+                tap(self.anchors)
+                n_anchor_queries = self.anchors.shape[0]
+            with announcing(show_progress or announce):
+                res = self.method.run(plan, norm, show_progress)
         finally:
             if store is not None:
                 store.close()
@@ -220,12 +269,24 @@ class PreparedRun:
         return build(res)
 
 
-def _status_line(res: MethodResult) -> str:
-    """``"R² 0.873 at 2,000 queries"`` (the worst output), or "" without an estimate."""
-    r2 = np.asarray(res.diagnostics.get("r2_estimate", np.nan), dtype=np.float64)
+def _status_line(
+    res: MethodResult, outputs: tuple[str, str] = ("output 0", "outputs"), extra: int = 0
+) -> str:
+    """``"R² 0.873 at 2,000 queries"``, or "" without an estimate. With several outputs, the
+    first output's, named ``outputs[0]``, and the lowest of all (``outputs[1]``):
+    ``"R² 0.954 whole answer (lowest of 6 outputs: 0.924) at 1,000 queries"``. The queries
+    count the ``extra`` anchor queries too, as ``Interactions.n_queries`` does."""
+    r2 = np.atleast_1d(np.asarray(res.diagnostics.get("r2_estimate", np.nan), dtype=np.float64))
     if not np.all(np.isfinite(r2)):
         return ""
-    return f"R² {float(np.min(r2)):.3f} at {res.n_queries:,} queries"
+    where = f"at {res.n_queries + extra:,} queries"
+    if r2.size == 1:
+        return f"R² {float(r2[0]):.3f} {where}"
+    first, every = outputs
+    return (
+        f"R² {float(r2[0]):.3f} {first} (lowest of {r2.size} {every}: "
+        f"{float(r2.min()):.3f}) {where}"
+    )
 
 
 def prepare_run(
@@ -246,16 +307,37 @@ def prepare_run(
     impl.check_budget(n_features, n_samples, max_degree, caller)
     impl.require()
     plan = impl.plan(n_features, n_samples, max_degree, seed, dict(options or {}))
-    return PreparedRun(method, impl, plan)
+    # the anchors (full input, baseline) come out of the budget: the method plans for what
+    # is left; at the method's minimum budget they are left out (the result says so)
+    anchors = _missing_anchors(impl, plan)
+    budget = usable_budget(n_samples, n_features)  # the masks' memory cap counts them too
+    if anchors is not None and impl.planned_queries(plan) + anchors.shape[0] > budget:
+        reduced = budget - anchors.shape[0]
+        try:
+            impl.check_budget(n_features, reduced, max_degree, caller)
+        except ValueError:
+            return PreparedRun(method, impl, plan, None, anchored=False)
+        plan = impl.plan(n_features, reduced, max_degree, seed, dict(options or {}))
+        anchors = _missing_anchors(impl, plan)
+    return PreparedRun(method, impl, plan, anchors)
+
+
+def _missing_anchors(impl: Method, plan: Plan) -> np.ndarray | None:
+    """The anchor masks (full input, baseline) that the plan does not query itself."""
+    if impl.name == "exact":
+        return None  # all 2^n masks (built block by block beyond 2^20): both are there
+    masks = anchor_masks(plan.n_features)
+    held = [bool(plan.masks.all(axis=1).any()), bool((~plan.masks.any(axis=1)).any())]
+    missing = masks[[not h for h in held]]
+    return missing if missing.shape[0] else None
 
 
 def planned_queries(
     n_features: int, n_samples: int, max_degree: int, seed: int, method: str = DEFAULT_METHOD
 ) -> int:
-    """The number of masks ``spex()`` will evaluate with these arguments."""
-    impl = method_for(method, n_features, n_samples)
-    plan = impl.plan(n_features, n_samples, min(max_degree, n_features), seed, {})
-    return impl.planned_queries(plan)
+    """The number of masks ``spex()`` will evaluate with these arguments (the anchors
+    included)."""
+    return prepare_run(n_features, n_samples, max_degree, seed, method).planned_queries
 
 
 def spex(
@@ -296,8 +378,12 @@ def spex(
     n_features : int
         Number of features ``n >= 1``.
     n_samples : int
-        Budget: the largest number of masks ever evaluated (each mask at most once). When
-        ``2^n <= n_samples`` the exact transform of all ``2^n`` masks is computed instead.
+        Budget: the largest number of masks ever evaluated (each mask at most once). Two
+        of them are the input itself and the baseline (all features kept, none kept),
+        unless the method's masks hold them, so that the result is exact there
+        (``diagnostics["n_anchor_queries"]``; at the method's minimum budget they are
+        left out). When ``2^n <= n_samples`` the exact transform of all ``2^n`` masks is
+        computed instead.
     max_degree : int, default 5
         Largest interaction order to recover (the BCH code corrects ``t = max_degree``).
         In exact mode (``2^n <= n_samples``) with at most 16 features every order is

@@ -71,29 +71,46 @@ class Numbers:
     """One number format for a view: fixed decimals chosen from the largest magnitude (3
     significant digits there), an explicit sign and a true minus sign.
 
+    A value that is zero up to rounding (``|v| <= ZERO_RTOL * scale``) shows as zero at
+    those decimals, with no sign; a small but real value that the decimals would round to
+    zero keeps 3 significant digits instead (never a "+0.00" for a value that is not 0).
+
     Examples
     --------
     >>> fmt = Numbers(8.248)
     >>> fmt(8.248), fmt(-2.16), fmt(0.9476), fmt.decimals
     ('+8.25', '−2.16', '+0.95', 2)
-    >>> Numbers(0.05)(-0.0123), Numbers(1.0)(-1e-9), Numbers(1.0).plain(-2.0)
+    >>> fmt(-0.000423), fmt(4.2e-05), fmt(1e-15), fmt(-1e-15), fmt.plain(0.0012)
+    ('−0.000423', '+4.2e−05', '0.00', '0.00', '0.0012')
+    >>> Numbers(0.05)(-0.0123), Numbers(1.0)(-1e-13), Numbers(1.0).plain(-2.0)
     ('−0.0123', '0.00', '−2.00')
     """
 
     def __init__(self, scale: float) -> None:
         ok = math.isfinite(scale) and scale > 0
         self.decimals = min(6, max(1, 2 - math.floor(math.log10(scale)))) if ok else 2
+        # at most this magnitude is zero up to rounding
+        self.zero = ZERO_RTOL * scale if ok else 0.0
 
     def __call__(self, value: float) -> str:
         text = self.plain(abs(value))
-        if float(text) == 0.0:  # no "−0.00" for a value that rounds to zero
+        if self._shows_zero(value):  # no "−0.00" for a value that rounds to zero
             return text
         return ("+" if value >= 0 else MINUS) + text
 
+    def _shows_zero(self, value: float) -> bool:
+        """Whether ``value`` is written as zero: a zero up to rounding (or an exact 0)."""
+        return abs(value) <= self.zero
+
     def plain(self, value: float) -> str:
         """``value`` with the decimals, a minus sign only (no "+")."""
+        value = float(value)
+        if self._shows_zero(value):
+            return f"{0.0:.{self.decimals}f}"
         text = f"{value:.{self.decimals}f}"
-        return text[1:] if float(text) == 0.0 and text.startswith("-") else text.replace("-", MINUS)
+        if float(text) == 0.0:  # small but real: its significant digits
+            text = f"{value:.3g}"
+        return text.replace("-", MINUS)
 
 
 def require_pyplot() -> Any:
@@ -193,6 +210,91 @@ def top_title(
     """``"Top 5 interactions by |FSII (order 2)|"`` (``"terms"`` when ``min_order < 2``)."""
     what = "interactions" if min_order >= 2 else "terms"
     return f"Top {n} {what} by |{index_title(interactions, index, order)}|"
+
+
+#: What the ``attr_target`` of an LLM explanation measures, for the titles.
+_QUANTITY = {"log_prob": "log-probability", "prob": "probability"}
+
+#: Longest answer text (characters) a title quotes.
+_TITLE_TARGET_CHARS = 60
+
+
+def explained(interactions: Interactions, column: int = 0) -> str | None:
+    """What output ``column`` of ``interactions`` is, in words, when its diagnostics say it
+    (an LLM explanation: ``attr_target``, and the answer text ``target``, the answer token
+    ``output_token`` or the model name ``model`` when present); else None.
+
+    Examples
+    --------
+    >>> from captum_spex import Interactions
+    >>> diag = {"attr_target": "log_prob", "target": " Philip Rivers", "model": "SmolLM2"}
+    >>> explained(Interactions(2, [(0,)], [1.0], diagnostics=diag))
+    'SmolLM2: log-probability of the answer “Philip Rivers”'
+    >>> diag = {"attr_target": "prob", "output_token": "Rivers"}
+    >>> explained(Interactions(2, [(0,)], [1.0], diagnostics=diag))
+    'Probability of the answer token “Rivers”'
+    >>> explained(Interactions(2, [(0,)], [[1.0, 2.0]], diagnostics={"attr_target": "prob"}), 1)
+    'Probability of answer token 1'
+    >>> explained(Interactions(2, [(0,)], [1.0])) is None
+    True
+    """
+    diag = interactions.diagnostics
+    base = _QUANTITY.get(str(diag.get("attr_target")))
+    if base is None:
+        return None
+    token, target, model = (diag.get(k) for k in ("output_token", "target", "model"))
+    if interactions.n_outputs > 1 and column > 0:
+        what = f"{base} of answer token {column}"
+    elif isinstance(token, str):
+        what = f"{base} of the answer token “{isolate(shorten(shown_token(token)))}”"
+    elif isinstance(target, str) and target.strip():
+        quoted = isolate(shorten(target.strip(), _TITLE_TARGET_CHARS))
+        what = f"{base} of the answer “{quoted}”"
+    else:
+        what = f"{base} of the answer"
+    if isinstance(model, str) and model.strip():
+        return f"{isolate(shorten(model.strip()))}: {what}"
+    return what[0].upper() + what[1:]
+
+
+def provenance(interactions: Interactions) -> str | None:
+    """``"auto, 1,000 queries"``: the method and the queries spent; None when no query was
+    counted (an explanation built by hand).
+
+    Examples
+    --------
+    >>> from captum_spex import Interactions
+    >>> provenance(Interactions(2, [(0,)], [1.0], n_queries=1000, method="auto"))
+    'auto, 1,000 queries'
+    >>> provenance(Interactions(2, [(0,)], [1.0])) is None
+    True
+    """
+    n = interactions.n_queries
+    if n <= 0:
+        return None
+    return f"{interactions.method}, {n:,} {'query' if n == 1 else 'queries'}"
+
+
+def view_title(interactions: Interactions, what: str, column: int = 0) -> str:
+    """The default title of a plot: what was explained (:func:`explained`) on a first line
+    when the diagnostics say it, then ``what`` (the view, e.g. "Top 5 terms by |Möbius|")
+    with the method and the queries (:func:`provenance`).
+
+    Examples
+    --------
+    >>> from captum_spex import Interactions
+    >>> inter = Interactions(2, [(0,)], [1.0], n_queries=1000, method="auto",
+    ...                      diagnostics={"attr_target": "log_prob"})
+    >>> print(view_title(inter, "Top 1 terms by |Möbius|"))
+    Log-probability of the answer
+    Top 1 terms by |Möbius| (auto, 1,000 queries)
+    >>> view_title(Interactions(2, [(0,)], [1.0]), "Top 1 terms by |Möbius|")
+    'Top 1 terms by |Möbius|'
+    """
+    made = provenance(interactions)
+    line = f"{what} ({made})" if made else what
+    subject = explained(interactions, column)
+    return f"{subject}\n{line}" if subject else line
 
 
 def column_of(output: int | None) -> int:

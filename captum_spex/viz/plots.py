@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from captum_spex._validation import param_error
+from captum_spex._validation import Instance, Optional, param_error
 from captum_spex.indices import INDICES
 from captum_spex.viz._common import (
     LABEL_CHARS,
@@ -28,11 +28,13 @@ from captum_spex.viz._common import (
     index_title,
     isolate,
     per_feature,
+    plain_text,
     plain_ticks,
     ranked_terms,
     require_pyplot,
     shorten,
     top_title,
+    view_title,
 )
 
 if TYPE_CHECKING:
@@ -43,6 +45,9 @@ if TYPE_CHECKING:
     from captum_spex.interactions import Interactions
 
 __all__ = ["pairwise_matrix", "plot_interaction_heatmap", "plot_top_interactions"]
+
+# 'title' of the plots: a str, or None for the default
+_TITLE = {"title": Optional(Instance(str, "a str"))}
 
 
 def pairwise_matrix(
@@ -152,6 +157,7 @@ def plot_interaction_heatmap(
     diagonal: bool = False,
     annotate: bool | None = None,
     feature_names: Sequence[str] | None = None,
+    title: str | None = None,
     ax: Axes | None = None,
     show: bool = False,
 ) -> tuple[Figure, Axes] | None:
@@ -183,6 +189,12 @@ def plot_interaction_heatmap(
         Write each value in its cell; default when at most 12 features are shown.
     feature_names : sequence of str, optional
         Labels; default ``interactions.feature_names`` (else the feature ids).
+    title : str, optional
+        The axes title (drawn as plain text). By default it names the view, "Pairwise FSII
+        (order 2) among the top 10 features", with the method and the queries when they
+        are known ("(auto, 1,000 queries)"), under a first line that says what was
+        explained when the diagnostics say it (an LLM explanation: "Log-probability of
+        the answer “Philip Rivers”").
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; a new figure is made when None.
     show : bool, default False
@@ -208,6 +220,7 @@ def plot_interaction_heatmap(
     caller = "plot_interaction_heatmap"
     plt = require_pyplot()
     feats, matrix = _pairwise_matrix(interactions, m, index, output, rank_by, features, caller)
+    title = check_view_params(caller, interactions, _TITLE, title=title)["title"]
     names = _names(interactions, feature_names, caller)
     labels = [names[i] for i in feats]
     size = len(feats)
@@ -231,9 +244,9 @@ def plot_interaction_heatmap(
     plain_ticks(ax.xaxis, ax.yaxis)
     plt.setp(ax.get_xticklabels(), rotation=40, ha="left", rotation_mode="anchor")
     ax.grid(False)
-    title = index_title(interactions, index, 2 if INDICES[index].ordered else None)
+    label = index_title(interactions, index, 2 if INDICES[index].ordered else None)
     cbar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
-    cbar.ax.set_ylabel(f"{title} pair value", rotation=-90, va="bottom")
+    cbar.ax.set_ylabel(f"{label} pair value", rotation=-90, va="bottom")
     if annotate is None:
         annotate = size <= 12
     if annotate:
@@ -251,7 +264,10 @@ def plot_interaction_heatmap(
                         fontsize=8,
                         color="white" if strong else "black",
                     )
-    ax.set_title(f"Pairwise {title} among the top {size} features", pad=12)
+    if title is None:
+        what = f"Pairwise {label} among the top {size} features"
+        title = view_title(interactions, what, column_of(output))
+    plain_text([ax.set_title(title, pad=12)])
     fig.set_facecolor("white")
     if not axes_given:
         fig.tight_layout()
@@ -268,6 +284,7 @@ def plot_top_interactions(
     min_order: int = 1,
     feature_names: Sequence[str] | None = None,
     sep: str = " × ",
+    title: str | None = None,
     ax: Axes | None = None,
     show: bool = False,
 ) -> tuple[Figure, Axes] | None:
@@ -298,6 +315,12 @@ def plot_top_interactions(
         Labels; default ``interactions.feature_names`` (else the feature ids).
     sep : str, default " × "
         Separator between the names of a term.
+    title : str, optional
+        The axes title (drawn as plain text). By default it names the view, "Top 10 terms
+        by |Möbius|", with the method and the queries when they are known ("(auto, 1,000
+        queries)"), under a first line that says what was explained when the diagnostics
+        say it (an LLM explanation: "Log-probability of the answer “Philip Rivers”", or of
+        one answer token).
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; a new figure is made when None.
     show : bool, default False
@@ -316,8 +339,8 @@ def plot_top_interactions(
     >>> inter = Interactions(3, [(), (0,), (1,), (2,), (0, 2)], [1.0, -0.5, -0.5, -0.5, 0.5],
     ...                      feature_names=["amazon", "is", "river"])
     >>> fig, ax = plot_top_interactions(inter, k=2)
-    >>> [t.get_text() for t in ax.get_yticklabels()]
-    ['amazon × river', 'is']
+    >>> [t.get_text() for t in ax.get_yticklabels()], ax.get_title()
+    (['amazon × river', 'is'], 'Top 2 terms by |Möbius|')
     >>> matplotlib.pyplot.close(fig)
     """
     caller = "plot_top_interactions"
@@ -325,9 +348,17 @@ def plot_top_interactions(
     from matplotlib.colors import to_rgba
 
     interactions = check_interactions(interactions, caller)
-    check_view_params(
-        caller, interactions, k=k, index=index, order=order, output=output, min_order=min_order
-    )
+    title = check_view_params(
+        caller,
+        interactions,
+        _TITLE,
+        k=k,
+        index=index,
+        order=order,
+        output=output,
+        min_order=min_order,
+        title=title,
+    )["title"]
     top = ranked_terms(interactions, k, index, order, output, min_order)
     names = _names(interactions, feature_names, caller)
     labels = [_bar_label(term, names, sep) for term, _ in top]
@@ -375,7 +406,10 @@ def plot_top_interactions(
     ax.set_xlim(low - (pad if low < 0 else 0.05 * span), high + (pad if high > 0 else 0.05 * span))
     note = " (lines: 95% intervals; pale bars: interval covers 0)" if half.any() else ""
     ax.set_xlabel(f"{index_title(interactions, index, order)} value{note}")
-    ax.set_title(top_title(interactions, index, order, len(top), min_order))
+    if title is None:
+        what = top_title(interactions, index, order, len(top), min_order)
+        title = view_title(interactions, what, column_of(output))
+    plain_text([ax.set_title(title)])
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     fig.set_facecolor("white")

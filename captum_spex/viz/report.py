@@ -304,7 +304,9 @@ def _views(
             tab_text = "whole answer" if j == 0 else f"answer token {j} “{token}”"
         else:
             tab, tab_text = f"Output {j}", f"output {j}"
-        note = _index_note(index, index_name, what, noun, fmt, ends[:, j])
+        note = _index_note(
+            index, index_name, what, noun, fmt, ends[:, j], _anchor_gaps(interactions, j)
+        )
         extra = {
             "mobius": index == "mobius",
             "short_what": short,
@@ -316,17 +318,46 @@ def _views(
     return views
 
 
+def _anchor_gaps(interactions: Interactions, column: int) -> np.ndarray:
+    """What the terms alone miss with every feature removed, then kept (zeros without
+    anchor residuals)."""
+    r = interactions.anchor_residuals
+    if r is None:
+        return np.zeros(2)
+    r = np.asarray(r, dtype=np.float64).reshape(2, -1)[:, column]
+    return np.array([r[1], r[0]])
+
+
 def _index_note(
-    index: str, index_name: str, what: str, noun: str, fmt: Numbers, ends: np.ndarray
+    index: str,
+    index_name: str,
+    what: str,
+    noun: str,
+    fmt: Numbers,
+    ends: np.ndarray,
+    gaps: np.ndarray | None = None,
 ) -> str:
-    """What the table's values are, in one or two sentences."""
+    """What the table's values are, in one or two sentences. ``ends`` are the surrogate's
+    values with every feature removed, then kept (the model's own when it was anchored
+    there), ``gaps`` what the terms alone miss at those two points."""
     if index != "mobius":
         return f"Values are the {INDICES[index].description} ({index_name}) of {what}."
     nouns = plural(noun)
+    gaps = np.zeros(2) if gaps is None else gaps
+    terms = ends - gaps
+    if not np.any(gaps):
+        return (
+            f"Möbius terms add up: for any choice of kept {nouns}, the surrogate predicts "
+            f"{what} as the constant ({fmt(float(terms[0]))}, every {noun} removed) plus "
+            f"every term whose {nouns} are all kept (in all, {fmt(float(terms[1]))} with "
+            f"every {noun} kept)."
+        )
     return (
         f"Möbius terms add up: for any choice of kept {nouns}, the surrogate predicts {what} "
-        f"as the constant ({fmt(float(ends[0]))}, every {noun} removed) plus every term "
-        f"whose {nouns} are all kept (in all, {fmt(float(ends[1]))} with every {noun} kept)."
+        f"as the constant ({fmt(float(terms[0]))}) plus every term whose {nouns} are all "
+        f"kept. With every {noun} removed and with every {noun} kept it gives the model's "
+        f"own values, {fmt(float(ends[0]))} and {fmt(float(ends[1]))} (both queried): the "
+        f"terms alone would give {fmt(float(terms[0]))} and {fmt(float(terms[1]))}."
     )
 
 

@@ -147,8 +147,8 @@ def test_the_numpy_twins_are_test_only():
         ), path
 
 
-# Rooms stay small: a file a reader takes in at once, functions that fit a screen.
-MAX_FILE_LINES = 470
+# Functions fit a screen. Files have no size cap: a module is one concept, whatever its
+# length (a cap split the result class over six files by size; issue "One concept, one room").
 MAX_FUNCTION_CODE_LINES = 80
 
 
@@ -165,10 +165,9 @@ def _code_lines(lines: list[str], node: ast.AST) -> int:
 
 
 @pytest.mark.parametrize("path", _sources(), ids=lambda p: str(p.relative_to(PACKAGE)))
-def test_rooms_stay_small(path):
+def test_functions_stay_small(path):
     text = path.read_text(encoding="utf-8")
     lines = text.splitlines()
-    assert len(lines) <= MAX_FILE_LINES, f"{path.name}: {len(lines)} lines"
     for node in ast.walk(ast.parse(text)):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             n = _code_lines(lines, node)

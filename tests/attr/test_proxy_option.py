@@ -52,7 +52,8 @@ def test_spex_interactions_proxy_progress_total_is_exact():
             show_progress=True,
         )
     assert "Spex Interactions attribution: 100%" in err.getvalue()
-    assert "43/43" in err.getvalue()  # ceil(300 / 7) forward calls
+    # the anchors (full input, baseline) in a forward call of their own, then ceil(298 / 7)
+    assert "44/44" in err.getvalue()
 
 
 def test_spex_method_proxy_equals_proxy_spex():

@@ -545,7 +545,7 @@ def _bad_calls():
         (dict(baselines=torch.zeros(3, 4)), ValueError, "baselines"),
         (dict(baselines=(0.0, 1.0)), ValueError, "baselines"),
         (dict(baselines="zero"), TypeError, "baselines"),
-        (dict(feature_mask=torch.zeros(1, 4)), TypeError, "feature_mask"),
+        (dict(feature_mask=torch.full((1, 4), 0.5)), ValueError, "feature_mask"),
         (dict(feature_mask=torch.zeros(1, 3, dtype=torch.long)), ValueError, "feature_mask"),
         (dict(feature_mask=[torch.zeros(1, 4, dtype=torch.long)]), TypeError, "feature_mask"),
         (dict(target=[0, 1, 0]), ValueError, "target"),
@@ -618,3 +618,39 @@ def test_progress_bar_shows_the_r2_estimate(mock_stderr):
     last_r2, last_n = shown[-1]
     assert float(last_r2) == pytest.approx(curve[-1][1], abs=5e-4)
     assert int(last_n.replace(",", "")) == inter.n_queries == curve[-1][0]
+
+
+def test_a_float_feature_mask_of_whole_numbers_is_taken_as_captum_takes_it():
+    def model(x):
+        return x[:, 0] * x[:, 1] + 2.0 * x[:, 2] + x[:, 3]
+
+    x = torch.ones(1, 4)
+    ids = torch.tensor([[0, 0, 1, 2]])
+    as_long = SpexInteractions(model).attribute(x, feature_mask=ids)
+    as_float = SpexInteractions(model).attribute(x, feature_mask=ids.float())
+    assert torch.equal(as_long, as_float)
+    _close(as_float, _shapley(model, x, feature_mask=ids))
+    with pytest.raises(ValueError, match="feature_mask"):
+        SpexInteractions(model).attribute(x, feature_mask=ids.float() + 0.5)
+
+
+def test_a_model_in_training_mode_is_told_to_call_eval():
+    net = nn.Sequential(nn.Linear(6, 8), nn.Dropout(0.5), nn.Linear(8, 1))
+    x = torch.ones(1, 6)
+    with pytest.warns(UserWarning, match=r"training mode.*Call model\.eval\(\)"):
+        SpexInteractions(net).attribute(x, target=0, n_samples=64)
+    net.eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        SpexInteractions(net).attribute(x, target=0, n_samples=64)
+
+
+def test_inputs_without_a_batch_dimension_are_flagged():
+    def model(x):
+        return x.sum(-1, keepdim=True) if x.dim() > 1 else x
+
+    with pytest.warns(UserWarning, match=r"1-D.*unsqueeze\(0\)"):
+        SpexInteractions(model).attribute(torch.ones(5), n_samples=64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        SpexInteractions(model).attribute(torch.ones(1, 5), n_samples=64)

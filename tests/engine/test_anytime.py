@@ -55,7 +55,9 @@ def test_target_stops_within_twice_the_smallest_sufficient_budget(task):
     assert smallest / 2 <= res.n_queries <= 2 * smallest, (res.n_queries, sweep)
     assert r2(y, res.predict(held)) >= 0.93
     curve = res.diagnostics["r2_curve"]
-    assert [c[0] for c in curve] == [64 * 2**k for k in range(len(curve))]
+    # queries counted as n_queries counts them: the round's masks and the two anchors
+    extra = res.diagnostics["n_anchor_queries"]
+    assert extra == 2 and [c[0] for c in curve] == [64 * 2**k + 2 for k in range(len(curve))]
 
 
 @pytest.mark.filterwarnings("ignore::captum_spex.SpexFitWarning")
@@ -93,7 +95,9 @@ def test_on_round_receives_each_round_as_interactions(task):
     f, n, _, _ = task
     rounds: list[Interactions] = []
     res = spex(f, n, n_samples=512, target_r2=1.0, on_round=rounds.append, feature_names=None)
-    assert [r.n_queries for r in rounds] == [64, 128, 256, 512]
+    # each round: its uniform masks and the two anchors, queried first, within the budget
+    assert [r.n_queries for r in rounds] == [66, 130, 258, 512]
+    assert all(r.diagnostics["n_anchor_queries"] == 2 for r in rounds)
     assert all(isinstance(r, Interactions) for r in rounds)
     assert rounds[-1].terms == res.terms
 
@@ -216,3 +220,17 @@ def test_each_round_bar_of_spex_shows_the_last_r2_estimate(capsys):
     # round k's bar shows the estimate after round k - 1
     expected = [(f"{r2:.3f}", f"{n:,}") for n, r2, _ in curve[:-1]]
     assert list(dict.fromkeys(shown)) == expected
+
+
+def test_status_line_names_the_first_output_and_the_lowest():
+    from captum_spex.engine.methods import MethodResult
+    from captum_spex.engine.spex import _status_line
+
+    def result(r2):
+        return MethodResult([()], np.zeros((1, 1)), 1000, {"r2_estimate": r2})
+
+    assert _status_line(result(0.9)) == "R² 0.900 at 1,000 queries"
+    line = _status_line(result([0.954, 0.99, 0.924]), ("whole answer", "outputs"))
+    # the bar's R² is the first output's (the one printed after the run), the lowest beside
+    assert line == "R² 0.954 whole answer (lowest of 3 outputs: 0.924) at 1,000 queries"
+    assert _status_line(result([0.5, float("nan")])) == ""

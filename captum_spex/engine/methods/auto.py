@@ -119,8 +119,7 @@ class AutoMethod(Method):
         rng.bit_generator.state = plan.state["rng"]
         design = plan.state["design"]
         values = query(plan.masks)
-        if show_progress:
-            announce_cold_kernels()
+        announce_cold_kernels()  # when the caller asked for notices
         t0 = time.perf_counter()
         scored = np.ones(plan.masks.shape[0], dtype=bool)
         diag: dict = {"mode": "auto"}
@@ -168,6 +167,8 @@ def _run_rounds(plan: Plan, query: Query, show_progress: bool) -> MethodResult:
     values = np.zeros((0, 0))
     for r, size in enumerate(schedule):
         new = query(plan.masks[values.shape[0] : size])
+        if r == 0:
+            announce_cold_kernels()  # when the caller asked for notices
         values = new if values.size == 0 else np.concatenate([values, new])
         masks = plan.masks[:size]
         # each round's fit depends only on the seed and the masks: a run capped at `size`

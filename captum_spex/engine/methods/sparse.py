@@ -55,8 +55,7 @@ class SparseMethod(Method):
     def run(self, plan: Plan, query: Query, show_progress: bool) -> MethodResult:
         design = plan.state
         values = query(design.masks)
-        if show_progress:
-            announce_cold_kernels()
+        announce_cold_kernels()  # when the caller asked for notices
         t0 = time.perf_counter()
         n_chase = _CHASE_DEPTH[plan.options.get("decoder", "soft")]
         terms, coefs, diag, stderr = _decode(
