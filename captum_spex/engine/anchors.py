@@ -1,11 +1,12 @@
 """Anchors: the surrogate made exact at the full input and at the baseline.
 
-Every explanation queries two masks besides its method's: all features kept (the input
-itself) and none kept (the baseline). A sparse fit of thousands of masks can still miss
-these two points by a fair amount (a language model's log-prob with the whole passage is
-often 0.5-1 nat above the fit there, far from the typical half-masked query). Users look
-there first, and Shapley values sum to ``f̂(full) - f̂(baseline)`` of the surrogate, so
-without the anchors they would not sum to ``f(x) - f(baseline)``.
+Every explanation queries two masks beside its method's, out of the same budget: all
+features kept (the input itself) and none kept (the baseline). A sparse fit of thousands
+of masks can still miss these two points by a fair amount (a language model's log-prob
+with the whole passage is often 0.5-1 nat above the fit there, far from the typical
+half-masked query). Users look there first, and Shapley values sum to ``f̂(full) -
+f̂(baseline)`` of the surrogate, so without the anchors they would not sum to ``f(x) -
+f(baseline)``.
 
 No change of the sparse terms can close the gaps for free: every Fourier term is ``±1``
 at both points and has unit mean square under uniform masks, so a correction spread over

@@ -140,8 +140,7 @@ class PreparedRun:
     @property
     def planned_queries(self) -> int:
         """The number of masks :meth:`execute` will evaluate (the anchors included)."""
-        extra = 0 if self.anchors is None else self.anchors.shape[0]
-        return self.method.planned_queries(self.plan) + extra
+        return self.method.planned_queries(self.plan) + self.n_anchor_queries
 
     def execute(
         self,
@@ -200,7 +199,7 @@ class PreparedRun:
         query = StatsQuery(runner)
         tap = AnchorTap(query)
         norm = Normaliser(tap)
-        n_anchor_queries = 0
+        n_anchor_queries = self.n_anchor_queries  # queried first, before any build()
 
         def build(res: MethodResult) -> Interactions:
             terms, coefs, errors, diag = norm.restore(res)
@@ -259,7 +258,6 @@ class PreparedRun:
         try:
             if self.anchors is not None:
                 tap(self.anchors)
-                n_anchor_queries = self.anchors.shape[0]
             with announcing(show_progress or announce):
                 res = self.method.run(plan, norm, show_progress)
         finally:
