@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from captum_spex._interactions_views import _point_weight
 from captum_spex._terms import _dense_from_members
 from captum_spex._validation import Options, check_params
 from captum_spex.indices import (
@@ -30,6 +31,8 @@ _PARAMS = {"kind": Options(("shapley", "banzhaf"))}
 
 class _ErrorViews:
     """Standard errors of the views of :class:`~captum_spex.Interactions` (a mixin)."""
+
+    _anchor: np.ndarray | None
 
     def _variances(self, output: int | None, caller: str) -> SparseTerms:
         if self._stderr is None:
@@ -109,7 +112,9 @@ class _ErrorViews:
         self, kind: str = "shapley", *, output: int | None = None
     ) -> np.ndarray:
         """Standard errors ``(n_features,)`` of :meth:`shapley_values` or
-        :meth:`banzhaf_values` (``kind``), from the coefficients' own.
+        :meth:`banzhaf_values` (``kind``), from the coefficients' own. The anchor
+        residuals count as two terms whose standard error is their own size (one noisy
+        query each, or the sparse fit's miss there).
 
         Examples
         --------
@@ -122,4 +127,8 @@ class _ErrorViews:
         p: dict[str, Any] = check_params(caller, _PARAMS, kind=kind)
         var = self._variances(output, caller)
         weight = _attribution_weights(p["kind"], var) ** 2
-        return np.sqrt(_dense_from_members(var, weight, self._n_features, squeeze=True))
+        total = _dense_from_members(var, weight, self._n_features, squeeze=True)
+        if self._anchor is not None:
+            r = self._anchor[:, self._check_output(output, caller)]
+            total = total + float(r @ r) * _point_weight(p["kind"], self._n_features) ** 2
+        return np.sqrt(total)

@@ -242,8 +242,10 @@ class _IndexViews:
         [-1.0, 0.0]
         """
         values = shapley_values(self._fourier_terms(), self._n_features)
-        if self._anchor is not None:  # the two point games are symmetric: equal shares
-            values = values + (self._anchor[0] - self._anchor[1]) / self._n_features
+        if self._anchor is not None:
+            values = values + (self._anchor[0] - self._anchor[1]) * _point_weight(
+                "shapley", self._n_features
+            )
         return self._per_feature(values, output, "Interactions.shapley_values")
 
     def banzhaf_values(self, output: int | None = None) -> np.ndarray:
@@ -257,8 +259,10 @@ class _IndexViews:
         [-1.0, 0.0]
         """
         values = banzhaf_values(self._fourier_terms(), self._n_features)
-        if self._anchor is not None:  # a point game moves one of 2^(n-1) marginals
-            values = values + (self._anchor[0] - self._anchor[1]) * 0.5 ** (self._n_features - 1)
+        if self._anchor is not None:
+            values = values + (self._anchor[0] - self._anchor[1]) * _point_weight(
+                "banzhaf", self._n_features
+            )
         return self._per_feature(values, output, "Interactions.banzhaf_values")
 
     def _per_feature(self, values: np.ndarray, output: int | None, caller: str) -> np.ndarray:
@@ -411,6 +415,13 @@ class _IndexViews:
             n_fourier = len(self._degrees)
             count += f", from the {n_fourier:,} Fourier {_plural('term', n_fourier)}"
         return title, top, count
+
+
+def _point_weight(kind: str, n_features: int) -> float:
+    """Each feature's Shapley or Banzhaf value of the point game ``[m = full]`` (that of
+    ``[m = none]`` is its negative): the game is symmetric, so the Shapley values share it
+    equally; a Banzhaf value sees it in one of its ``2^(n-1)`` marginals."""
+    return 1.0 / n_features if kind == "shapley" else 0.5 ** (n_features - 1)
 
 
 def _plural(noun: str, n: int) -> str:

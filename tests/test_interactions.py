@@ -492,8 +492,8 @@ def test_repr_says_what_each_term_count_is():
     assert "n_terms=1 (fitted by the method" in lines[1]
     # given the stored count, the diagnostics say where the others come from
     assert _format_diagnostics(inter.diagnostics, n_stored=2) == (
-        "r2_estimate=0.9541, n_terms=1 (fitted by the method; 2 with the constant and "
-        "anchors) (+2 more in .diagnostics)"
+        "r2_estimate=0.9541, n_terms=1 (fitted by the method; 2 with the constant) "
+        "(+2 more in .diagnostics)"
     )
     assert "(fitted by the method) " in _format_diagnostics(inter.diagnostics, n_stored=1)
 

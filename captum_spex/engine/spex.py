@@ -130,7 +130,6 @@ class PreparedRun:
     method: Method
     plan: Plan
     anchors: np.ndarray | None = None
-    anchored: bool = True
 
     @property
     def n_anchor_queries(self) -> int:
@@ -217,13 +216,11 @@ class PreparedRun:
                 ):
                     diag[key] = float(value[0]) if value.size == 1 else value.tolist()
             diag["n_anchor_queries"] = n_anchor_queries
-            if residuals is None and not tap.complete and not self.anchored:
+            if not tap.complete:  # the budget had no room for them
                 diag["anchors"] = (
                     "not queried: n_samples is the method's minimum, with no room for the "
                     "full input and the baseline; the surrogate may miss them"
                 )
-            if n_anchor_queries and "r2_curve" in diag:  # queries counted as n_queries is
-                diag["r2_curve"] = [[n + n_anchor_queries, *rest] for n, *rest in diag["r2_curve"]]
             diag.update(query.stats)
             if diagnostics is not None:
                 diag.update(diagnostics(diag, res.n_queries))
@@ -304,19 +301,29 @@ def prepare_run(
     impl = method_for(method, n_features, n_samples)
     impl.check_budget(n_features, n_samples, max_degree, caller)
     impl.require()
-    plan = impl.plan(n_features, n_samples, max_degree, seed, dict(options or {}))
-    # the anchors (full input, baseline) come out of the budget: the method plans for what
-    # is left; at the method's minimum budget they are left out (the result says so)
-    anchors = _missing_anchors(impl, plan)
-    budget = usable_budget(n_samples, n_features)  # the masks' memory cap counts them too
-    if anchors is not None and impl.planned_queries(plan) + anchors.shape[0] > budget:
-        reduced = budget - anchors.shape[0]
-        try:
-            impl.check_budget(n_features, reduced, max_degree, caller)
-        except ValueError:
-            return PreparedRun(method, impl, plan, None, anchored=False)
-        plan = impl.plan(n_features, reduced, max_degree, seed, dict(options or {}))
-        anchors = _missing_anchors(impl, plan)
+    # the anchors (full input, baseline) come out of the budget (the masks' memory cap
+    # counts them too). The method first plans for one less: the SPEX design holds the
+    # baseline, so it plans once; a plan that lacks both (uniform masks, cheap to plan) is
+    # planned again for two less. Without room for them (the method's minimum budget) they
+    # are left out, and the result says so. The exact transform holds both.
+    plan, anchors = None, None
+    if impl.name != "exact":
+        budget = usable_budget(n_samples, n_features)
+        for spare in (1, 2):
+            try:
+                impl.check_budget(n_features, budget - spare, max_degree, caller)
+            except ValueError:
+                break
+            plan = impl.plan(n_features, budget - spare, max_degree, seed, dict(options or {}))
+            anchors = _missing_anchors(impl, plan)
+            n_anchors = 0 if anchors is None else anchors.shape[0]
+            if impl.planned_queries(plan) + n_anchors <= budget:
+                break
+            plan, anchors = None, None
+    if plan is None:
+        plan = impl.plan(n_features, n_samples, max_degree, seed, dict(options or {}))
+    elif anchors is not None:
+        plan = dataclasses.replace(plan, n_before=int(anchors.shape[0]))
     return PreparedRun(method, impl, plan, anchors)
 
 

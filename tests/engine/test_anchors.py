@@ -157,3 +157,14 @@ def test_residuals_survive_save_load_and_output_slicing(tmp_path):
 def test_bad_residuals_name_the_argument(bad):
     with pytest.raises(ValueError, match="anchor_residuals"):
         Interactions(2, [()], [[1.0, 2.0]], anchor_residuals=bad)
+
+
+def test_attribution_errors_count_the_residuals_as_terms_of_their_own_size():
+    n = 4
+    kw = dict(standard_errors=[0.0, 0.3], method="test")
+    with_r = Interactions(n, [(), (1,)], [1.0, 0.5], anchor_residuals=[0.8, -0.6], **kw)
+    without = Interactions(n, [(), (1,)], [1.0, 0.5], **kw)
+    for kind, weight in (("shapley", 1 / n), ("banzhaf", 0.5 ** (n - 1))):
+        base = without.attribution_standard_errors(kind)
+        got = with_r.attribution_standard_errors(kind)
+        assert np.allclose(got**2, base**2 + (0.8**2 + 0.6**2) * weight**2, rtol=1e-12)

@@ -45,6 +45,10 @@ class Plan:
         The method's own options (e.g. ``decoder``), validated.
     state : Any
         Method-private data (a design, a random state); read-only.
+    n_before : int
+        Queries the run makes before the method's own (the anchors): a method that reports
+        query counts as it goes (rounds, learning curves, advice) adds them, so that its
+        counts are the run's.
     """
 
     n_features: int
@@ -54,6 +58,7 @@ class Plan:
     masks: np.ndarray
     options: dict = field(default_factory=dict)
     state: Any = None
+    n_before: int = 0
 
 
 @dataclass

@@ -177,9 +177,10 @@ def _run_rounds(plan: Plan, query: Query, show_progress: bool) -> MethodResult:
         fit = _fit(plan, masks, values, np.ones(size, dtype=bool), rng, False)
         # the first output decides (the whole answer of an LLM explanation)
         se = float(fit.r2_se[0]) if fit.r2_se is not None else 0.0
-        log.add(size, float(fit.r2_val[0]), se)
+        log.add(size + plan.n_before, float(fit.r2_val[0]), se)
         result = _round_result(fit, size, log)
-        reason = stop_reason(log, schedule[r + 1] if r + 1 < len(schedule) else None)
+        following = schedule[r + 1] + plan.n_before if r + 1 < len(schedule) else None
+        reason = stop_reason(log, following)
         on_round = plan.options.get("on_round")
         if on_round is not None:
             on_round(result)
