@@ -49,7 +49,8 @@ def test_cluster_example_runs_and_its_rerun_is_served_from_the_cache(readme_runs
 # ------------------------------------------------------------------ issue 15, item 4
 _ROW = re.compile(r"^\s*(\d+)\s+([+-]\d+\.\d+)\s+(.+?)\s*$")
 _SUMMARY = re.compile(
-    r"^(\d+) model queries in [\d.]+ s; (\d+) (\w+) terms; estimated R² ([\d.]+)$"
+    r"^(\d+) model queries in [\d.]+ s; (\d+) (\w+) terms; estimated R² ([\d.]+)"
+    r" \(whole answer; worst answer token ([\d.]+)\)$"
 )
 _LOGP = re.compile(r"^answer explained: (.+)\(log p = ([+-]?\d+\.\d+) with the whole passage\)$")
 
@@ -81,6 +82,7 @@ def _compare(shown: list[str], printed: list[str]) -> None:
         elif m := _SUMMARY.match(line):
             assert (m[1], m[2], m[3]) == (summary[1], summary[2], summary[3]), (line, summary[0])
             assert abs(float(m[4]) - float(summary[4])) <= 2e-3, (line, summary[0])
+            assert abs(float(m[5]) - float(summary[5])) <= 2e-3, (line, summary[0])
         elif m := _LOGP.match(line):
             assert m[1] == logp[1] and abs(float(m[2]) - float(logp[2])) <= 2e-3, line
         else:
