@@ -301,30 +301,57 @@ def prepare_run(
     impl = method_for(method, n_features, n_samples)
     impl.check_budget(n_features, n_samples, max_degree, caller)
     impl.require()
-    # the anchors (full input, baseline) come out of the budget (the masks' memory cap
-    # counts them too). The method first plans for one less: the SPEX design holds the
-    # baseline, so it plans once; a plan that lacks both (uniform masks, cheap to plan) is
-    # planned again for two less. Without room for them (the method's minimum budget) they
-    # are left out, and the result says so. The exact transform holds both.
-    plan, anchors = None, None
-    if impl.name != "exact":
-        budget = usable_budget(n_samples, n_features)
-        for spare in (1, 2):
-            try:
-                impl.check_budget(n_features, budget - spare, max_degree, caller)
-            except ValueError:
-                break
-            plan = impl.plan(n_features, budget - spare, max_degree, seed, dict(options or {}))
-            anchors = _missing_anchors(impl, plan)
-            n_anchors = 0 if anchors is None else anchors.shape[0]
-            if impl.planned_queries(plan) + n_anchors <= budget:
-                break
-            plan, anchors = None, None
-    if plan is None:
-        plan = impl.plan(n_features, n_samples, max_degree, seed, dict(options or {}))
-    elif anchors is not None:
+    plan, anchors = _plan_with_anchors(
+        impl, n_features, n_samples, max_degree, seed, options, caller
+    )
+    if anchors is not None:
         plan = dataclasses.replace(plan, n_before=int(anchors.shape[0]))
     return PreparedRun(method, impl, plan, anchors)
+
+
+def _plan_with_anchors(
+    impl: Method,
+    n_features: int,
+    n_samples: int,
+    max_degree: int,
+    seed: int,
+    options: Mapping[str, Any] | None,
+    caller: str,
+) -> tuple[Plan, np.ndarray | None]:
+    """The method's plan and the anchor masks it lacks, all within the budget.
+
+    The anchors (full input, baseline) come out of the budget (the masks' memory cap counts
+    them too). The method first plans for one query less: the SPEX design holds the
+    baseline, so it plans once. A plan that fills its budget and lacks both (uniform
+    masks) is planned again for two less, one that holds both (dense small designs) for
+    the whole budget; a plan with room to spare is final. Without room for them (the
+    method's minimum budget) they are left out, and the result says so. The exact
+    transform holds both.
+    """
+
+    def plan_for(budget: int) -> Plan:
+        return impl.plan(n_features, budget, max_degree, seed, dict(options or {}))
+
+    if impl.name == "exact":
+        return plan_for(n_samples), None
+    budget = usable_budget(n_samples, n_features)
+    best: tuple[int, Plan, np.ndarray | None] | None = None
+    for spare in (1, 2, 0):
+        try:
+            impl.check_budget(n_features, budget - spare, max_degree, caller)
+        except ValueError:
+            continue
+        plan = plan_for(budget - spare)
+        anchors = _missing_anchors(impl, plan)
+        planned = impl.planned_queries(plan)
+        total = planned + (0 if anchors is None else anchors.shape[0])
+        if total <= budget and (best is None or total > best[0]):
+            best = (total, plan, anchors)
+        if total == budget or planned < budget - spare:  # full, or more would not help
+            break
+    if best is None:
+        return plan_for(n_samples), None
+    return best[1], best[2]
 
 
 def _missing_anchors(impl: Method, plan: Plan) -> np.ndarray | None:
