@@ -6,8 +6,9 @@ For every task, budget and seed, the default method runs once, as ``faithfulness
 unanchored one is its sparse terms without ``anchor_residuals``, so both are scored on the
 same queries and the same held-out masks as the faithfulness table. "before" is the
 default's median held-out R² in the committed ``faithfulness_results.md`` (the code before
-the anchors; the anchors are queried on top of the method's budget, so its design is the
-same).
+the anchors). The anchors come out of the budget, so the method's design has up to two masks
+fewer than before: "anchored − before" is the cost of those two queries, "anchored −
+unanchored" that of the correction (zero by construction).
 
 Usage (from the repository root)::
 
